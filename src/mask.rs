@@ -201,7 +201,97 @@ impl Mask {
 
     /// Reads an 8-bit grey mask image: any non-zero pixel is selected.
     pub fn from_gray_image(img: &image::GrayImage) -> Self {
-        Self::from_fn(img.width(), img.height(), |x, y| img.get_pixel(x, y).0[0] > 127)
+        Self::from_fn(img.width(), img.height(), |x, y| {
+            img.get_pixel(x, y).0[0] > 127
+        })
+    }
+}
+
+/// Which neighbours join two set pixels into one region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Connectivity {
+    /// Left, right, up and down.
+    Four,
+    /// The four sides and the four diagonals.
+    Eight,
+}
+
+/// The connected regions of a mask: a label per pixel and each region's size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Components {
+    /// Row-major label per pixel: 0 for unset pixels, `1..=count` for regions.
+    pub labels: Vec<u32>,
+    /// Pixel count of region `label`, at index `label - 1`.
+    pub areas: Vec<u64>,
+}
+
+impl Components {
+    /// Number of regions.
+    pub fn count(&self) -> usize {
+        self.areas.len()
+    }
+}
+
+impl Mask {
+    /// The mask with every pixel flipped.
+    pub fn inverted(&self) -> Mask {
+        Mask {
+            width: self.width,
+            height: self.height,
+            data: self.data.iter().map(|&b| b ^ 1).collect(),
+        }
+    }
+
+    /// Labels the connected regions of set pixels, in scan order of their first pixel.
+    pub fn components(&self, connectivity: Connectivity) -> Components {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let mut labels = vec![0u32; w * h];
+        let mut areas = Vec::new();
+        let mut stack = Vec::new();
+        for start in 0..w * h {
+            if self.data[start] == 0 || labels[start] != 0 {
+                continue;
+            }
+            let label = areas.len() as u32 + 1;
+            let mut area = 0u64;
+            labels[start] = label;
+            stack.push(start);
+            while let Some(i) = stack.pop() {
+                area += 1;
+                let (x, y) = ((i % w) as i64, (i / w) as i64);
+                for (dx, dy) in neighbour_offsets(connectivity) {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                        continue;
+                    }
+                    let j = ny as usize * w + nx as usize;
+                    if self.data[j] != 0 && labels[j] == 0 {
+                        labels[j] = label;
+                        stack.push(j);
+                    }
+                }
+            }
+            areas.push(area);
+        }
+        Components { labels, areas }
+    }
+}
+
+fn neighbour_offsets(connectivity: Connectivity) -> &'static [(i64, i64)] {
+    const FOUR: [(i64, i64); 4] = [(1, 0), (-1, 0), (0, 1), (0, -1)];
+    const EIGHT: [(i64, i64); 8] = [
+        (1, 0),
+        (-1, 0),
+        (0, 1),
+        (0, -1),
+        (1, 1),
+        (1, -1),
+        (-1, 1),
+        (-1, -1),
+    ];
+    match connectivity {
+        Connectivity::Four => &FOUR,
+        Connectivity::Eight => &EIGHT,
     }
 }
 
@@ -255,5 +345,17 @@ mod tests {
     fn grey_png_round_trip_keeps_pixels() {
         let m = square(9, 2, 3, 3);
         assert_eq!(Mask::from_gray_image(&m.to_gray_image()), m);
+    }
+
+    #[test]
+    fn diagonal_pixels_join_only_with_eight_connectivity() {
+        let m = Mask::from_fn(4, 4, |x, y| x == y || (x == 3 && y == 0));
+        let four = m.components(Connectivity::Four);
+        assert_eq!(four.count(), 5);
+        let eight = m.components(Connectivity::Eight);
+        assert_eq!(eight.areas, vec![4, 1]);
+        assert_eq!(eight.labels[0], eight.labels[5]);
+        assert_ne!(eight.labels[0], eight.labels[3]);
+        assert_eq!(m.inverted().area(), 16 - 5);
     }
 }
