@@ -9,11 +9,13 @@
 //! The stages that run the SAM model through tract sit behind the `inference`
 //! feature so that the web page's own wasm stays free of tract.
 
+pub mod dataset;
 pub mod image_io;
 pub mod mask;
 pub mod palette;
 pub mod prepare;
 pub mod protocol;
+pub mod scenes;
 
 #[cfg(feature = "inference")]
 pub mod decoder;

@@ -1,0 +1,686 @@
+//! Questions about a generated scene whose answers are known from its ground
+//! truth. A query is emitted only when its answer is unambiguous in that scene
+//! (clear size ratios and position margins, unique references).
+//!
+//! Conventions the answers follow:
+//! - An object's mask includes the shapes nested in it, so a target host
+//!   brings its nested shape's pixels along.
+//! - Position extremes ("left-most") and ordinals ("second from the left")
+//!   rank top-level objects only: a nested shape shares its host's place.
+//! - Sizes compare mask areas over all objects, nested ones included.
+//! - Directional relations ("left of X") take every object, nested or not,
+//!   that lies wholly on that side of X's box; other objects must be clearly
+//!   not on that side (box overlapping X's extent and centroid beyond X's).
+//! - Negation ("everything that is not red") targets every object of another
+//!   colour; it is only asked when no excluded object sits inside a target,
+//!   so the answer never contains excluded pixels.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Scene, SceneObject, ShapeKind};
+use crate::mask::PixelBox;
+
+/// What a query asks about; datasets store it so scores can be broken down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryKind {
+    /// The one object of a colour ("the red object").
+    Colour,
+    /// The one object of a shape ("the star").
+    Shape,
+    /// The one object of a colour and shape ("the red circle").
+    ColourShape,
+    /// Size extremes over all objects ("the biggest object").
+    Superlative,
+    /// The smaller or larger of a pair ("the smaller of the two red objects").
+    Comparative,
+    /// Position extremes over top-level objects ("the left-most object").
+    Extreme,
+    /// Rank along an axis ("the second object from the left").
+    Ordinal,
+    /// Directional relation to a named object ("the object left of the red circle").
+    Relation,
+    /// Nesting ("the shape inside the blue square", "the object that contains another").
+    Containment,
+    /// Every object of a colour or shape ("all the red objects").
+    Plural,
+    /// Everything except a colour or shape ("everything that is not red").
+    Negation,
+    /// Groups named by their count ("the two circles", "the objects that share a colour").
+    Counting,
+}
+
+impl QueryKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [QueryKind; 12] = [
+        QueryKind::Colour,
+        QueryKind::Shape,
+        QueryKind::ColourShape,
+        QueryKind::Superlative,
+        QueryKind::Comparative,
+        QueryKind::Extreme,
+        QueryKind::Ordinal,
+        QueryKind::Relation,
+        QueryKind::Containment,
+        QueryKind::Plural,
+        QueryKind::Negation,
+        QueryKind::Counting,
+    ];
+
+    /// The snake_case name, as serialised ("colour_shape").
+    pub fn name(self) -> &'static str {
+        match self {
+            QueryKind::Colour => "colour",
+            QueryKind::Shape => "shape",
+            QueryKind::ColourShape => "colour_shape",
+            QueryKind::Superlative => "superlative",
+            QueryKind::Comparative => "comparative",
+            QueryKind::Extreme => "extreme",
+            QueryKind::Ordinal => "ordinal",
+            QueryKind::Relation => "relation",
+            QueryKind::Containment => "containment",
+            QueryKind::Plural => "plural",
+            QueryKind::Negation => "negation",
+            QueryKind::Counting => "counting",
+        }
+    }
+
+    /// Parses a [`QueryKind::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether queries of this kind count as sentences (ReasonSeg's
+    /// `is_sentence`): the ones that need relating or excluding objects.
+    pub fn is_sentence(self) -> bool {
+        matches!(
+            self,
+            QueryKind::Comparative
+                | QueryKind::Relation
+                | QueryKind::Containment
+                | QueryKind::Negation
+        )
+    }
+}
+
+impl fmt::Display for QueryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One question with a known answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SceneQuery {
+    /// Paraphrases of the same question.
+    pub text: Vec<String>,
+    /// Ids of the objects that answer it; the answer mask is their union.
+    pub targets: Vec<usize>,
+    /// What the question asks about.
+    pub kind: QueryKind,
+}
+
+/// Every unambiguous query the scene supports, in a stable order.
+pub fn queries(scene: &Scene) -> Vec<SceneQuery> {
+    let facts = Facts::new(scene);
+    let mut out = Vec::new();
+    colour_queries(&facts, &mut out);
+    shape_queries(&facts, &mut out);
+    colour_shape_queries(&facts, &mut out);
+    superlative_queries(&facts, &mut out);
+    comparative_queries(&facts, &mut out);
+    extreme_queries(&facts, &mut out);
+    ordinal_queries(&facts, &mut out);
+    relation_queries(&facts, &mut out);
+    containment_queries(&facts, &mut out);
+    plural_queries(&facts, &mut out);
+    negation_queries(&facts, &mut out);
+    counting_queries(&facts, &mut out);
+    out
+}
+
+/// Size ratio two objects need before one is called bigger.
+const SIZE_RATIO: f64 = 1.3;
+/// Centroid margin, in pixels, before one object is called further along an axis.
+const POSITION_MARGIN: f64 = 30.0;
+
+fn query(kind: QueryKind, targets: Vec<usize>, text: Vec<String>) -> SceneQuery {
+    SceneQuery {
+        text,
+        targets,
+        kind,
+    }
+}
+
+/// Measurements of the scene's objects the query builders share.
+struct Facts<'a> {
+    objects: &'a [SceneObject],
+    areas: Vec<u64>,
+    boxes: Vec<PixelBox>,
+    by_colour: BTreeMap<&'a str, Vec<usize>>,
+    by_shape: BTreeMap<ShapeKind, Vec<usize>>,
+}
+
+impl<'a> Facts<'a> {
+    fn new(scene: &'a Scene) -> Self {
+        let objects = scene.objects.as_slice();
+        let mut by_colour: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut by_shape: BTreeMap<ShapeKind, Vec<usize>> = BTreeMap::new();
+        for o in objects {
+            by_colour.entry(o.colour.as_str()).or_default().push(o.id);
+            by_shape.entry(o.shape).or_default().push(o.id);
+        }
+        Self {
+            objects,
+            areas: objects.iter().map(SceneObject::area).collect(),
+            boxes: objects.iter().map(SceneObject::bbox).collect(),
+            by_colour,
+            by_shape,
+        }
+    }
+
+    fn top_level(&self) -> Vec<usize> {
+        self.objects
+            .iter()
+            .filter(|o| o.parent.is_none())
+            .map(|o| o.id)
+            .collect()
+    }
+
+    /// "the red circle" when no other object is a red circle.
+    fn unique_name(&self, id: usize) -> Option<String> {
+        let o = &self.objects[id];
+        let same = self
+            .objects
+            .iter()
+            .filter(|p| p.colour == o.colour && p.shape == o.shape)
+            .count();
+        (same == 1).then(|| format!("the {} {}", o.colour, o.shape))
+    }
+
+    fn is_ancestor(&self, ancestor: usize, id: usize) -> bool {
+        let mut current = self.objects[id].parent;
+        while let Some(p) = current {
+            if p == ancestor {
+                return true;
+            }
+            current = self.objects.get(p).and_then(|o| o.parent);
+        }
+        false
+    }
+
+    fn related(&self, a: usize, b: usize) -> bool {
+        a == b || self.is_ancestor(a, b) || self.is_ancestor(b, a)
+    }
+
+    /// Position of an object projected on a direction: its box's near edge,
+    /// far edge and centroid, growing towards the far side.
+    fn project(&self, id: usize, dir: Direction) -> Projection {
+        let b = self.boxes[id];
+        let (cx, cy) = self.objects[id].centre;
+        let (lo, hi, c) = match dir {
+            Direction::Left => (f64::from(b.x0), f64::from(b.x1), f64::from(cx)),
+            Direction::Right => (-f64::from(b.x1), -f64::from(b.x0), -f64::from(cx)),
+            Direction::Top => (f64::from(b.y0), f64::from(b.y1), f64::from(cy)),
+            Direction::Bottom => (-f64::from(b.y1), -f64::from(b.y0), -f64::from(cy)),
+        };
+        Projection { lo, hi, c }
+    }
+}
+
+struct Projection {
+    lo: f64,
+    hi: f64,
+    c: f64,
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Left,
+    Right,
+    Top,
+    Bottom,
+}
+
+impl Direction {
+    const ALL: [Direction; 4] = [
+        Direction::Left,
+        Direction::Right,
+        Direction::Top,
+        Direction::Bottom,
+    ];
+}
+
+fn colour_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for (colour, ids) in &f.by_colour {
+        if let [id] = ids.as_slice() {
+            let text = vec![
+                format!("the {colour} object"),
+                format!("the {colour} shape"),
+                format!("the only {colour} thing"),
+                format!("which object is {colour}?"),
+                format!("segment the {colour} one"),
+            ];
+            out.push(query(QueryKind::Colour, vec![*id], text));
+        }
+    }
+}
+
+fn shape_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for (shape, ids) in &f.by_shape {
+        if let [id] = ids.as_slice() {
+            let text = vec![
+                format!("the {shape}"),
+                format!("the {shape} shape"),
+                format!("find the {shape}"),
+                format!("which object is {} {shape}?", article(shape.name())),
+                format!("show me the only {shape}"),
+            ];
+            out.push(query(QueryKind::Shape, vec![*id], text));
+        }
+    }
+}
+
+fn colour_shape_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for o in f.objects {
+        let colour_shared = f.by_colour[o.colour.as_str()].len() > 1;
+        let shape_shared = f.by_shape[&o.shape].len() > 1;
+        if let Some(name) = f
+            .unique_name(o.id)
+            .filter(|_| colour_shared || shape_shared)
+        {
+            let (colour, shape) = (&o.colour, o.shape);
+            let text = vec![
+                name.clone(),
+                format!("the {shape} that is {colour}"),
+                format!("find the {colour} {shape}"),
+                format!("segment {name}"),
+            ];
+            out.push(query(QueryKind::ColourShape, vec![o.id], text));
+        }
+    }
+}
+
+fn superlative_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    let mut by_area: Vec<usize> = (0..f.objects.len()).collect();
+    by_area.sort_by_key(|&i| std::cmp::Reverse(f.areas[i]));
+    if let [first, second, ..] = by_area.as_slice() {
+        if clearly_bigger(f.areas[*first], f.areas[*second]) {
+            let text = vec![
+                "the biggest object".to_string(),
+                "the largest shape".to_string(),
+                "the object that takes up the most space".to_string(),
+                "the biggest one".to_string(),
+            ];
+            out.push(query(QueryKind::Superlative, vec![*first], text));
+        }
+    }
+    if let [.., second_last, last] = by_area.as_slice() {
+        if clearly_bigger(f.areas[*second_last], f.areas[*last]) {
+            let text = vec![
+                "the smallest object".to_string(),
+                "the tiniest shape".to_string(),
+                "the object that takes up the least space".to_string(),
+                "the smallest one".to_string(),
+            ];
+            out.push(query(QueryKind::Superlative, vec![*last], text));
+        }
+    }
+}
+
+fn clearly_bigger(big: u64, small: u64) -> bool {
+    big as f64 >= small as f64 * SIZE_RATIO
+}
+
+fn comparative_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    let colour_pairs = f
+        .by_colour
+        .iter()
+        .map(|(c, ids)| (format!("{c} objects"), format!("{c} object"), ids));
+    let shape_pairs = f
+        .by_shape
+        .iter()
+        .map(|(s, ids)| (s.plural(), s.name().to_string(), ids));
+    for (plural, singular, ids) in colour_pairs.chain(shape_pairs) {
+        let [a, b] = ids.as_slice() else { continue };
+        let (big, small) = if f.areas[*a] >= f.areas[*b] {
+            (*a, *b)
+        } else {
+            (*b, *a)
+        };
+        if !clearly_bigger(f.areas[big], f.areas[small]) {
+            continue;
+        }
+        let smaller = vec![
+            format!("the smaller of the two {plural}"),
+            format!("the smaller {singular}"),
+            format!("the {singular} that is smaller"),
+        ];
+        out.push(query(QueryKind::Comparative, vec![small], smaller));
+        let larger = vec![
+            format!("the larger of the two {plural}"),
+            format!("the bigger {singular}"),
+            format!("the {singular} that is larger"),
+        ];
+        out.push(query(QueryKind::Comparative, vec![big], larger));
+    }
+}
+
+/// Top-level objects ordered along `dir`, when the order is unambiguous at
+/// `rank` (clear centroid gaps, and the box edges put the same object there).
+fn ranked_at(f: &Facts, dir: Direction, rank: usize) -> Option<usize> {
+    let mut by_centre = f.top_level();
+    by_centre.sort_by(|&a, &b| f.project(a, dir).c.total_cmp(&f.project(b, dir).c));
+    let mut by_edge = by_centre.clone();
+    by_edge.sort_by(|&a, &b| f.project(a, dir).lo.total_cmp(&f.project(b, dir).lo));
+    let chosen = *by_centre.get(rank)?;
+    let c = f.project(chosen, dir).c;
+    let before_clear = rank == 0 || c - f.project(by_centre[rank - 1], dir).c >= POSITION_MARGIN;
+    let after_clear = by_centre
+        .get(rank + 1)
+        .is_none_or(|&n| f.project(n, dir).c - c >= POSITION_MARGIN);
+    (before_clear && after_clear && by_edge[rank] == chosen && by_centre.len() > rank + 1)
+        .then_some(chosen)
+}
+
+fn extreme_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for dir in Direction::ALL {
+        let Some(id) = ranked_at(f, dir, 0) else {
+            continue;
+        };
+        let text: Vec<String> = match dir {
+            Direction::Left => [
+                "the left-most object",
+                "the object furthest to the left",
+                "the shape closest to the left edge",
+                "the object on the far left",
+            ],
+            Direction::Right => [
+                "the right-most object",
+                "the object furthest to the right",
+                "the shape closest to the right edge",
+                "the object on the far right",
+            ],
+            Direction::Top => [
+                "the top-most object",
+                "the highest object",
+                "the shape closest to the top edge",
+                "the object nearest the top",
+            ],
+            Direction::Bottom => [
+                "the bottom-most object",
+                "the lowest object",
+                "the shape closest to the bottom edge",
+                "the object nearest the bottom",
+            ],
+        }
+        .map(String::from)
+        .to_vec();
+        out.push(query(QueryKind::Extreme, vec![id], text));
+    }
+}
+
+fn ordinal_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for dir in Direction::ALL {
+        let side = match dir {
+            Direction::Left => "left",
+            Direction::Right => "right",
+            Direction::Top => "top",
+            Direction::Bottom => "bottom",
+        };
+        for (rank, word, short) in [(1, "second", "2nd"), (2, "third", "3rd")] {
+            if f.top_level().len() < rank + 2 {
+                continue;
+            }
+            let Some(id) = ranked_at(f, dir, rank) else {
+                continue;
+            };
+            let text = vec![
+                format!("the {word} object from the {side}"),
+                format!("the {word} shape counting from the {side}"),
+                format!("the {short} object from the {side}"),
+            ];
+            out.push(query(QueryKind::Ordinal, vec![id], text));
+        }
+    }
+}
+
+fn relation_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for reference in 0..f.objects.len() {
+        let Some(name) = f.unique_name(reference) else {
+            continue;
+        };
+        for dir in Direction::ALL {
+            if let Some(targets) = objects_beyond(f, reference, dir) {
+                out.push(query(
+                    QueryKind::Relation,
+                    targets.clone(),
+                    relation_text(dir, &name, targets.len()),
+                ));
+            }
+        }
+    }
+}
+
+/// The objects wholly on the `dir` side of `reference` ("left of" for
+/// [`Direction::Left`]), when every other object is clearly not there.
+fn objects_beyond(f: &Facts, reference: usize, dir: Direction) -> Option<Vec<usize>> {
+    let r = f.project(reference, dir);
+    let mut targets = Vec::new();
+    for id in (0..f.objects.len()).filter(|&id| !f.related(id, reference)) {
+        let p = f.project(id, dir);
+        if p.hi + 4.0 <= r.lo {
+            targets.push(id);
+        } else if !(p.hi >= r.lo + 16.0 && p.c >= r.c + 16.0) {
+            return None;
+        }
+    }
+    (!targets.is_empty()).then_some(targets)
+}
+
+fn relation_text(dir: Direction, name: &str, count: usize) -> Vec<String> {
+    let (a, b, c) = match dir {
+        Direction::Left => ("to the left of", "left of", "on the left side of"),
+        Direction::Right => ("to the right of", "right of", "on the right side of"),
+        Direction::Top => ("above", "over", "higher up than"),
+        Direction::Bottom => ("below", "under", "lower down than"),
+    };
+    if count == 1 {
+        vec![
+            format!("the object {a} {name}"),
+            format!("the shape {b} {name}"),
+            format!("what is {c} {name}?"),
+        ]
+    } else {
+        vec![
+            format!("everything {a} {name}"),
+            format!("all the objects {b} {name}"),
+            format!("the shapes {c} {name}"),
+        ]
+    }
+}
+
+fn containment_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    let nested: Vec<usize> = f
+        .objects
+        .iter()
+        .filter(|o| o.parent.is_some())
+        .map(|o| o.id)
+        .collect();
+    let hosts: Vec<usize> = f
+        .objects
+        .iter()
+        .filter(|h| nested.iter().any(|&c| f.objects[c].parent == Some(h.id)))
+        .map(|h| h.id)
+        .collect();
+    for &host in &hosts {
+        let children: Vec<usize> = nested
+            .iter()
+            .copied()
+            .filter(|&c| f.objects[c].parent == Some(host))
+            .collect();
+        if let Some(name) = f.unique_name(host) {
+            let text = vec![
+                format!("the object inside {name}"),
+                format!("what is inside {name}?"),
+                format!("the shape within {name}"),
+            ];
+            out.push(query(QueryKind::Containment, children.clone(), text));
+        }
+        if let [child] = children.as_slice() {
+            if let Some(name) = f.unique_name(*child) {
+                let text = vec![
+                    format!("the object around {name}"),
+                    format!("the shape that contains {name}"),
+                    format!("what is {name} inside of?"),
+                ];
+                out.push(query(QueryKind::Containment, vec![host], text));
+            }
+        }
+    }
+    if let [host] = hosts.as_slice() {
+        let text = vec![
+            "the object that contains another shape".to_string(),
+            "the shape with something inside it".to_string(),
+            "which object has another object in it?".to_string(),
+        ];
+        out.push(query(QueryKind::Containment, vec![*host], text));
+    }
+    if nested.len() == 1 {
+        let text = vec![
+            "the shape that sits inside another shape".to_string(),
+            "the object nested inside another object".to_string(),
+            "which shape is inside another one?".to_string(),
+        ];
+        out.push(query(QueryKind::Containment, nested, text));
+    }
+}
+
+fn plural_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for (colour, ids) in f.by_colour.iter().filter(|(_, ids)| ids.len() >= 2) {
+        let text = vec![
+            format!("all the {colour} objects"),
+            format!("every {colour} shape"),
+            format!("all {colour} things"),
+        ];
+        out.push(query(QueryKind::Plural, ids.clone(), text));
+    }
+    for (shape, ids) in f.by_shape.iter().filter(|(_, ids)| ids.len() >= 2) {
+        let plural = shape.plural();
+        let text = vec![
+            format!("all the {plural}"),
+            format!("every {shape}"),
+            format!("all of the {plural}"),
+        ];
+        out.push(query(QueryKind::Plural, ids.clone(), text));
+    }
+}
+
+fn negation_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for (colour, excluded) in &f.by_colour {
+        let one = excluded.len() == 1;
+        let what = if one {
+            format!("the {colour} object")
+        } else {
+            format!("the {colour} objects")
+        };
+        let text = vec![
+            format!("everything that is not {colour}"),
+            format!("everything except {what}"),
+            format!("all objects apart from {what}"),
+        ];
+        push_negation(f, excluded, text, out);
+    }
+    for (shape, excluded) in &f.by_shape {
+        let one = excluded.len() == 1;
+        let what = if one {
+            format!("the {shape}")
+        } else {
+            format!("the {}", shape.plural())
+        };
+        let text = vec![
+            format!("everything that is not {} {shape}", article(shape.name())),
+            format!("everything except {what}"),
+            format!("all objects apart from {what}"),
+        ];
+        push_negation(f, excluded, text, out);
+    }
+}
+
+fn push_negation(f: &Facts, excluded: &[usize], text: Vec<String>, out: &mut Vec<SceneQuery>) {
+    let targets: Vec<usize> = (0..f.objects.len())
+        .filter(|id| !excluded.contains(id))
+        .collect();
+    let excluded_inside_target = excluded
+        .iter()
+        .any(|&e| targets.iter().any(|&t| f.is_ancestor(t, e)));
+    if !targets.is_empty() && !excluded_inside_target {
+        out.push(query(QueryKind::Negation, targets, text));
+    }
+}
+
+fn counting_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for (colour, ids) in &f.by_colour {
+        if let Some(number) = number_word(ids.len()) {
+            let mut text = vec![
+                format!("the {number} {colour} objects"),
+                format!("the {number} {colour} shapes"),
+            ];
+            if ids.len() == 2 {
+                text.push(format!("both {colour} objects"));
+            }
+            out.push(query(QueryKind::Counting, ids.clone(), text));
+        }
+    }
+    for (shape, ids) in &f.by_shape {
+        if let Some(number) = number_word(ids.len()) {
+            let plural = shape.plural();
+            let mut text = vec![
+                format!("the {number} {plural}"),
+                format!("the group of {number} {plural}"),
+            ];
+            if ids.len() == 2 {
+                text.push(format!("both {plural}"));
+            }
+            out.push(query(QueryKind::Counting, ids.clone(), text));
+        }
+    }
+    let shared_colours: Vec<&Vec<usize>> =
+        f.by_colour.values().filter(|ids| ids.len() >= 2).collect();
+    if let [ids] = shared_colours.as_slice() {
+        let text = vec![
+            "the objects that share a colour".to_string(),
+            "the shapes that have the same colour".to_string(),
+        ];
+        out.push(query(QueryKind::Counting, (*ids).clone(), text));
+    }
+    let shared_shapes: Vec<&Vec<usize>> =
+        f.by_shape.values().filter(|ids| ids.len() >= 2).collect();
+    if let [ids] = shared_shapes.as_slice() {
+        let text = vec![
+            "the objects that have the same shape".to_string(),
+            "the shapes that appear more than once".to_string(),
+        ];
+        out.push(query(QueryKind::Counting, (*ids).clone(), text));
+    }
+}
+
+fn number_word(n: usize) -> Option<&'static str> {
+    match n {
+        2 => Some("two"),
+        3 => Some("three"),
+        4 => Some("four"),
+        _ => None,
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}

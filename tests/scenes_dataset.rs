@@ -1,0 +1,417 @@
+//! End-to-end checks of the scene generator, its queries, the ReasonSeg
+//! dataset round trip and the scoring, over many seeds.
+
+use std::collections::BTreeSet;
+
+use twinseg::mask::Mask;
+use twinseg::palette::{by_name, PALETTE};
+use twinseg::scenes::{self, QueryKind, Scene, SceneConfig, SceneObject, ShapeKind};
+
+const SEEDS: std::ops::Range<u64> = 0..60;
+
+fn boundary(mask: &Mask) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    for y in 0..mask.height() {
+        for x in 0..mask.width() {
+            let edge = mask.get(x, y)
+                && (x == 0
+                    || y == 0
+                    || !mask.get(x - 1, y)
+                    || !mask.get(x + 1, y)
+                    || !mask.get(x, y - 1)
+                    || !mask.get(x, y + 1));
+            if edge {
+                out.push((i64::from(x), i64::from(y)));
+            }
+        }
+    }
+    out
+}
+
+fn min_distance(a: &[(i64, i64)], b: &[(i64, i64)]) -> f64 {
+    let mut best = i64::MAX;
+    for p in a {
+        for q in b {
+            best = best.min((p.0 - q.0).pow(2) + (p.1 - q.1).pow(2));
+        }
+    }
+    (best as f64).sqrt()
+}
+
+fn colour_distance(a: [u8; 3], b: [u8; 3]) -> i32 {
+    a.iter()
+        .zip(&b)
+        .map(|(&x, &y)| (i32::from(x) - i32::from(y)).abs())
+        .max()
+        .unwrap_or(0)
+}
+
+fn top_level(scene: &Scene) -> Vec<&SceneObject> {
+    scene
+        .objects
+        .iter()
+        .filter(|o| o.parent.is_none())
+        .collect()
+}
+
+#[test]
+fn the_same_seed_gives_the_same_scene_and_queries() {
+    for seed in [0, 7, 123_456_789] {
+        let (a, b) = (scenes::generate(seed), scenes::generate(seed));
+        assert_eq!(a, b);
+        assert_eq!(scenes::queries(&a), scenes::queries(&b));
+    }
+    assert_ne!(scenes::generate(7).image, scenes::generate(8).image);
+}
+
+#[test]
+fn image_size_background_and_corner_follow_the_contract() {
+    for seed in SEEDS {
+        let scene = scenes::generate(seed);
+        let (w, h) = scene.image.dimensions();
+        assert!(
+            (320..=800).contains(&w) && (320..=800).contains(&h),
+            "seed {seed}: {w}x{h}"
+        );
+        assert!(
+            scene.background.iter().all(|&v| v >= 215),
+            "seed {seed}: background {:?}",
+            scene.background
+        );
+        for y in 0..16 {
+            for x in 0..16 {
+                let px = scene.image.get_pixel(x, y).0;
+                assert!(
+                    colour_distance(px, scene.background) <= 6,
+                    "seed {seed}: corner pixel {px:?}"
+                );
+            }
+        }
+        for colour in PALETTE.iter().filter(|c| c.name != "white") {
+            assert!(
+                colour_distance(colour.rgb, scene.background) > 60,
+                "seed {seed}: {} near background",
+                colour.name
+            );
+        }
+    }
+}
+
+#[test]
+fn objects_keep_sizes_margins_gaps_and_palette_colours() {
+    for seed in SEEDS {
+        let scene = scenes::generate(seed);
+        let (w, h) = scene.image.dimensions();
+        let tops = top_level(&scene);
+        assert!(
+            (2..=6).contains(&tops.len()),
+            "seed {seed}: {} top-level objects",
+            tops.len()
+        );
+        for o in &scene.objects {
+            let colour = by_name(&o.colour)
+                .unwrap_or_else(|| panic!("seed {seed}: colour {} not in palette", o.colour));
+            assert_ne!(colour.name, "white");
+            assert!(
+                o.size >= 40.0,
+                "seed {seed}: object {} size {}",
+                o.id,
+                o.size
+            );
+            let b = o.bbox();
+            assert!(
+                b.width().max(b.height()) >= 30,
+                "seed {seed}: object {} box {b:?}",
+                o.id
+            );
+            assert!(
+                b.x0 >= 16 && b.y0 >= 16 && b.x1 + 16 <= w && b.y1 + 16 <= h,
+                "seed {seed}: object {} at {b:?}",
+                o.id
+            );
+        }
+        let edges: Vec<_> = tops.iter().map(|o| boundary(&o.mask)).collect();
+        for i in 0..tops.len() {
+            for j in i + 1..tops.len() {
+                assert_eq!(tops[i].mask.intersection_area(&tops[j].mask), 0);
+                let gap = min_distance(&edges[i], &edges[j]);
+                assert!(
+                    gap >= 24.0,
+                    "seed {seed}: objects {} and {} are {gap:.1} px apart",
+                    tops[i].id,
+                    tops[j].id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn pixels_are_flat_object_colours_with_small_noise() {
+    for seed in 0..10 {
+        let scene = scenes::generate(seed);
+        for o in &scene.objects {
+            let rgb = by_name(&o.colour).map(|c| c.rgb).unwrap_or_default();
+            let mut own = o.mask.clone();
+            for child in scene.children(o.id) {
+                own.subtract(&scene.objects[child].mask);
+            }
+            for y in 0..own.height() {
+                for x in 0..own.width() {
+                    if own.get(x, y) {
+                        assert!(
+                            colour_distance(scene.image.get_pixel(x, y).0, rgb) <= 6,
+                            "seed {seed}: object {} pixel {x},{y}",
+                            o.id
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn nested_shapes_sit_inside_their_host_with_a_margin_and_another_colour() {
+    let config = SceneConfig {
+        nested_probability: 1.0,
+        ..SceneConfig::default()
+    };
+    let mut nested_seen = 0;
+    for seed in SEEDS {
+        let scene = scenes::generate_with(seed, &config);
+        for child in scene.objects.iter().filter(|o| o.parent.is_some()) {
+            nested_seen += 1;
+            let host = &scene.objects[child.parent.unwrap_or_default()];
+            assert!(host.parent.is_none());
+            assert_ne!(host.colour, child.colour, "seed {seed}");
+            assert_eq!(
+                child.mask.intersection_area(&host.mask),
+                child.area(),
+                "seed {seed}: child leaks out of host"
+            );
+            let mut ring = host.mask.clone();
+            ring.subtract(&child.mask);
+            let outside: Vec<_> = boundary(&host.mask);
+            let margin = min_distance(&boundary(&child.mask), &outside);
+            assert!(
+                margin >= 12.0,
+                "seed {seed}: child {margin:.1} px from host edge"
+            );
+            assert!(ring.area() > 0);
+        }
+    }
+    assert!(
+        nested_seen >= 55,
+        "only {nested_seen} of 60 forced-nesting scenes nest"
+    );
+}
+
+#[test]
+fn defaults_mix_nesting_shared_colours_and_every_shape() {
+    let mut nested = 0;
+    let mut shared_colour = 0;
+    let mut shapes = BTreeSet::new();
+    for seed in SEEDS {
+        let scene = scenes::generate(seed);
+        nested += usize::from(scene.objects.iter().any(|o| o.parent.is_some()));
+        let colours: BTreeSet<_> = scene.objects.iter().map(|o| o.colour.clone()).collect();
+        shared_colour += usize::from(colours.len() < scene.objects.len());
+        shapes.extend(scene.objects.iter().map(|o| o.shape));
+    }
+    assert!((8..=35).contains(&nested), "{nested} of 60 scenes nest");
+    assert!(
+        shared_colour >= 8,
+        "{shared_colour} of 60 scenes share a colour"
+    );
+    assert_eq!(shapes.len(), ShapeKind::ALL.len());
+}
+
+fn reference_in(scene: &Scene, text: &str) -> Option<usize> {
+    scene
+        .objects
+        .iter()
+        .find(|o| text.ends_with(&format!("the {} {}", o.colour, o.shape)))
+        .map(|o| o.id)
+}
+
+fn check_query(scene: &Scene, q: &scenes::SceneQuery) {
+    let text = &q.text[0];
+    let tops = top_level(scene);
+    let cx = |id: usize| scene.objects[id].centre.0;
+    let cy = |id: usize| scene.objects[id].centre.1;
+    let t = q.targets[0];
+    match q.kind {
+        QueryKind::Colour => {
+            let c = &scene.objects[t].colour;
+            assert!(text.contains(c.as_str()));
+            assert_eq!(scene.objects.iter().filter(|o| &o.colour == c).count(), 1);
+        }
+        QueryKind::Shape => {
+            let s = scene.objects[t].shape;
+            assert!(text.contains(s.name()));
+            assert_eq!(scene.objects.iter().filter(|o| o.shape == s).count(), 1);
+        }
+        QueryKind::Superlative => {
+            let areas: Vec<u64> = scene.objects.iter().map(SceneObject::area).collect();
+            let expected = if text.contains("biggest") {
+                areas.iter().max()
+            } else {
+                areas.iter().min()
+            };
+            assert_eq!(Some(&areas[t]), expected, "{text}");
+        }
+        QueryKind::Extreme => {
+            let key = |id: usize| match text.as_str() {
+                s if s.contains("left") => cx(id),
+                s if s.contains("right") => -cx(id),
+                s if s.contains("top") => cy(id),
+                _ => -cy(id),
+            };
+            assert!(scene.objects[t].parent.is_none());
+            assert!(
+                tops.iter().all(|o| o.id == t || key(o.id) > key(t)),
+                "{text}"
+            );
+        }
+        QueryKind::Ordinal => {
+            let mut order: Vec<usize> = tops.iter().map(|o| o.id).collect();
+            let (horizontal, reversed) = (
+                text.contains("left") || text.contains("right"),
+                text.contains("right") || text.contains("bottom"),
+            );
+            order.sort_by(|&a, &b| {
+                let (ka, kb) = if horizontal {
+                    (cx(a), cx(b))
+                } else {
+                    (cy(a), cy(b))
+                };
+                if reversed {
+                    kb.total_cmp(&ka)
+                } else {
+                    ka.total_cmp(&kb)
+                }
+            });
+            let rank = if text.contains("second") { 1 } else { 2 };
+            assert_eq!(order[rank], t, "{text}");
+        }
+        QueryKind::Relation => {
+            let r = reference_in(scene, text).unwrap_or_else(|| panic!("no reference in {text}"));
+            let rb = scene.objects[r].bbox();
+            for &id in &q.targets {
+                let b = scene.objects[id].bbox();
+                let side = if text.contains("left") {
+                    b.x1 <= rb.x0
+                } else if text.contains("right") {
+                    b.x0 >= rb.x1
+                } else if text.contains("above") {
+                    b.y1 <= rb.y0
+                } else {
+                    b.y0 >= rb.y1
+                };
+                assert!(side, "{text}: target {id} {b:?} vs {rb:?}");
+            }
+        }
+        QueryKind::Containment => {
+            if text.contains("inside") && !text.contains("inside of") {
+                assert!(
+                    q.targets
+                        .iter()
+                        .all(|&id| scene.objects[id].parent.is_some()),
+                    "{text}"
+                );
+            } else {
+                assert!(
+                    q.targets.iter().all(|&id| !scene.children(id).is_empty()),
+                    "{text}"
+                );
+            }
+        }
+        QueryKind::Negation => {
+            let union = scene.union_mask(&q.targets);
+            let excluded: Vec<&SceneObject> = scene
+                .objects
+                .iter()
+                .filter(|o| !q.targets.contains(&o.id))
+                .collect();
+            assert!(!excluded.is_empty());
+            for o in excluded {
+                let mut own = o.mask.clone();
+                for child in scene.children(o.id) {
+                    own.subtract(&scene.objects[child].mask);
+                }
+                assert_eq!(
+                    union.intersection_area(&own),
+                    0,
+                    "{text}: excluded object {} in answer",
+                    o.id
+                );
+                assert!(
+                    text.contains(o.colour.as_str()) || text.contains(o.shape.name()),
+                    "{text}"
+                );
+            }
+        }
+        QueryKind::Plural | QueryKind::Counting => assert!(q.targets.len() >= 2, "{text}"),
+        QueryKind::ColourShape | QueryKind::Comparative => {}
+    }
+}
+
+#[test]
+fn query_answers_agree_with_the_geometry() {
+    let mut kinds = BTreeSet::new();
+    for seed in SEEDS {
+        let scene = scenes::generate(seed);
+        let queries = scenes::queries(&scene);
+        assert!(
+            queries.len() >= 5,
+            "seed {seed}: only {} queries",
+            queries.len()
+        );
+        for q in &queries {
+            assert!(
+                !q.text.is_empty() && !q.targets.is_empty(),
+                "seed {seed}: {q:?}"
+            );
+            assert!(q.targets.iter().all(|&id| id < scene.objects.len()));
+            check_query(&scene, q);
+            kinds.insert(q.kind);
+        }
+    }
+    assert_eq!(kinds.len(), QueryKind::ALL.len(), "kinds seen: {kinds:?}");
+}
+
+#[test]
+fn the_smaller_of_two_same_coloured_objects_is_really_smaller() {
+    let mut asked = 0;
+    for seed in SEEDS {
+        let scene = scenes::generate(seed);
+        for q in scenes::queries(&scene)
+            .iter()
+            .filter(|q| q.text[0].starts_with("the smaller of the two"))
+        {
+            let word = q.text[0]
+                .trim_start_matches("the smaller of the two ")
+                .trim_end_matches(" objects")
+                .trim_end_matches('s');
+            let pair: Vec<&SceneObject> = scene
+                .objects
+                .iter()
+                .filter(|o| o.colour == word || o.shape.name() == word)
+                .collect();
+            assert_eq!(pair.len(), 2, "{}", q.text[0]);
+            let other = pair
+                .iter()
+                .find(|o| o.id != q.targets[0])
+                .map(|o| o.area())
+                .unwrap_or(0);
+            assert!(
+                scene.objects[q.targets[0]].area() * 13 <= other * 10,
+                "{}",
+                q.text[0]
+            );
+            asked += 1;
+        }
+    }
+    assert!(asked >= 5, "only {asked} comparative queries in 60 scenes");
+}
