@@ -10,6 +10,7 @@
 //! feature so that the web page's own wasm stays free of tract.
 
 pub mod dataset;
+pub mod eval;
 pub mod image_io;
 pub mod mask;
 pub mod palette;

@@ -415,3 +415,205 @@ fn the_smaller_of_two_same_coloured_objects_is_really_smaller() {
     }
     assert!(asked >= 5, "only {asked} comparative queries in 60 scenes");
 }
+
+mod dataset_round_trip {
+    use std::path::{Path, PathBuf};
+
+    use proptest::prelude::*;
+    use twinseg::dataset::{self, Annotation, DatasetError, Shape, ShapeLabel};
+    use twinseg::eval::Scores;
+    use twinseg::mask::Mask;
+    use twinseg::scenes::{self, QueryKind};
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("twinseg-scenes-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn written_scene_samples_load_back_with_their_answer_masks() {
+        let dir = temp_dir("round-trip");
+        let base = 2024;
+        let written: Vec<_> = (0..24)
+            .map(|i| dataset::write_scene_sample(&dir, base, i).expect("write sample"))
+            .collect();
+        let kinds: std::collections::BTreeSet<QueryKind> = written.iter().map(|w| w.kind).collect();
+        assert!(kinds.len() >= 10, "kinds written: {kinds:?}");
+
+        let samples = dataset::load_dir(&dir).expect("load dataset");
+        assert_eq!(samples.len(), written.len());
+        let mut scores = Scores::new();
+        for (index, (sample, w)) in samples.iter().zip(&written).enumerate() {
+            assert_eq!(sample.name, w.name);
+            let (_, scene, _, query) = dataset::scene_sample(base, index as u64).expect("scene");
+            assert_eq!(sample.queries(), query.text.as_slice());
+            assert_eq!(sample.query_type(), Some(w.kind.name()));
+            assert_eq!((sample.width, sample.height), scene.image.dimensions());
+            let truth = scene.union_mask(&query.targets);
+            let gt = sample.ground_truth();
+            assert!(gt.ignore.is_empty());
+            let iou = gt.target.iou(&truth);
+            assert!(iou >= 0.99, "{}: IoU {iou}", sample.name);
+            scores
+                .add_prediction(sample.query_type(), &truth, &gt.target, &gt.ignore)
+                .expect("same size");
+        }
+        assert!(
+            scores.giou() >= 0.99 && scores.ciou() >= 0.99,
+            "{}",
+            scores.summary_line()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn polygon_scenes_round_trip_exactly() {
+        let dir = temp_dir("exact");
+        let mut checked = 0;
+        for index in 0..40 {
+            let (seed, scene, _, query) = dataset::scene_sample(7, index).expect("scene");
+            let polygons_only = query.targets.iter().all(|&id| {
+                !matches!(
+                    scene.objects[id].shape,
+                    scenes::ShapeKind::Circle | scenes::ShapeKind::Ellipse
+                )
+            });
+            if !polygons_only {
+                continue;
+            }
+            let annotation = Annotation::for_scene_query(&scene, &query, Some(seed));
+            let json = dataset::write_sample(&dir, &format!("s{index}"), &scene.image, &annotation)
+                .expect("write");
+            let sample = dataset::load_sample(&json).expect("load");
+            assert_eq!(
+                sample.ground_truth().target,
+                scene.union_mask(&query.targets),
+                "sample {index}"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 5, "only {checked} polygon-only samples");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn ignore_regions_are_excluded_from_scoring() {
+        let dir = temp_dir("ignore");
+        let image = image::RgbImage::from_pixel(20, 10, image::Rgb([200, 200, 200]));
+        let annotation = Annotation {
+            text: vec!["the left half".into()],
+            shapes: vec![
+                Shape {
+                    label: ShapeLabel::Target,
+                    points: vec![[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]],
+                },
+                Shape {
+                    label: ShapeLabel::Ignore,
+                    points: vec![[10.0, 0.0], [15.0, 0.0], [15.0, 10.0], [10.0, 10.0]],
+                },
+            ],
+            ..Annotation::default()
+        };
+        let json = dataset::write_sample(&dir, "half", &image, &annotation).expect("write");
+        let gt = dataset::load_sample(&json).expect("load").ground_truth();
+        assert_eq!((gt.target.area(), gt.ignore.area()), (100, 50));
+        let predicted = Mask::from_fn(20, 10, |x, _| x < 15);
+        let mut scores = Scores::new();
+        let score = scores
+            .add_prediction(None, &predicted, &gt.target, &gt.ignore)
+            .expect("same size");
+        assert_eq!((score.intersection, score.union), (100, 100));
+        assert_eq!(scores.summary_line(), "gIoU=1.000 cIoU=1.000 n=1");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn broken_datasets_give_errors_that_name_the_file() {
+        let dir = temp_dir("broken");
+        std::fs::create_dir_all(&dir).expect("dir");
+        assert!(matches!(
+            dataset::load_dir(&dir),
+            Err(DatasetError::NoSamples { .. })
+        ));
+        assert!(matches!(
+            dataset::load_dir(&dir.join("absent")),
+            Err(DatasetError::Io { .. })
+        ));
+
+        let json = dir.join("lonely.json");
+        std::fs::write(
+            &json,
+            r#"{"text": ["q"], "is_sentence": false, "shapes": []}"#,
+        )
+        .expect("write");
+        let err = dataset::load_dir(&dir).expect_err("image missing");
+        assert!(matches!(err, DatasetError::MissingImage { .. }));
+        assert!(err.to_string().contains("lonely.jpg"), "{err}");
+
+        std::fs::write(dir.join("lonely.jpg"), b"not an image").expect("write");
+        let err = dataset::load_dir(&dir).expect_err("image unreadable");
+        assert!(matches!(err, DatasetError::Image { .. }), "{err}");
+
+        std::fs::write(
+            &json,
+            r#"{"text": ["q"], "shapes": [{"label": "target", "points": "x"}]}"#,
+        )
+        .expect("write");
+        let err = dataset::load_sample(&json).expect_err("bad points");
+        assert!(
+            err.to_string().contains("lonely.json") && err.to_string().contains("shapes[0]"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            any::<i32>().prop_map(serde_json::Value::from),
+            "[a-z]{0,6}".prop_map(serde_json::Value::from),
+            Just(serde_json::Value::from("target")),
+            Just(serde_json::Value::from("ignore")),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("text".to_string()),
+                        Just("shapes".to_string()),
+                        Just("label".to_string()),
+                        Just("points".to_string()),
+                        Just("is_sentence".to_string()),
+                        "[a-z]{1,4}"
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_and_rasterising_arbitrary_annotations_never_panics(value in any_json(), w in 0u32..40, h in 0u32..40) {
+            if let Ok(annotation) = Annotation::parse(Path::new("p.json"), &value.to_string()) {
+                let gt = annotation.rasterise(w, h);
+                prop_assert_eq!(gt.target.intersection_area(&gt.ignore), 0);
+            }
+        }
+
+        #[test]
+        fn arbitrary_polygons_rasterise_inside_the_image(points in prop::collection::vec((-1e6f64..1e6, -1e6f64..1e6), 0..12), w in 0u32..30, h in 0u32..30) {
+            let points: Vec<[f64; 2]> = points.into_iter().map(|(x, y)| [x, y]).collect();
+            let mask = dataset::raster::polygon_mask(w, h, &points);
+            prop_assert_eq!(dataset::raster::polygon_pixel_count(w, h, &points), mask.area());
+            prop_assert!(mask.area() <= u64::from(w) * u64::from(h));
+        }
+    }
+}

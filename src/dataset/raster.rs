@@ -11,24 +11,49 @@ use crate::mask::Mask;
 /// lies inside the polygon `points`. Edges with non-finite coordinates are
 /// skipped and pixels outside the mask are ignored, so any input is safe.
 pub fn fill_polygon(mask: &mut Mask, points: &[[f64; 2]], value: bool) {
-    if points.len() < 3 {
+    for_each_span(mask.width(), mask.height(), points, |row, xs| {
+        for x in xs {
+            mask.set(x, row, value);
+        }
+    });
+}
+
+/// How many pixels of a `width` x `height` image the polygon covers.
+pub fn polygon_pixel_count(width: u32, height: u32, points: &[[f64; 2]]) -> u64 {
+    let mut count = 0;
+    for_each_span(width, height, points, |_, xs| {
+        count += u64::from(xs.end - xs.start)
+    });
+    count
+}
+
+/// Calls `span(row, columns)` for every run of covered pixels inside the image.
+fn for_each_span(
+    width: u32,
+    height: u32,
+    points: &[[f64; 2]],
+    mut span: impl FnMut(u32, std::ops::Range<u32>),
+) {
+    if points.len() < 3 || width == 0 {
         return;
     }
     let Some((y_min, y_max)) = vertical_extent(points) else {
         return;
     };
-    let height = f64::from(mask.height());
     let first_row = (y_min - 0.5).ceil().max(0.0);
-    let last_row = (y_max - 0.5).floor().min(height - 1.0);
+    let last_row = (y_max - 0.5).floor().min(f64::from(height) - 1.0);
     if first_row > last_row {
         return;
     }
     let mut crossings = Vec::new();
     for row in first_row as u32..=last_row as u32 {
-        let yc = f64::from(row) + 0.5;
-        row_crossings(points, yc, &mut crossings);
+        row_crossings(points, f64::from(row) + 0.5, &mut crossings);
         for pair in crossings.chunks_exact(2) {
-            fill_span(mask, row, pair[0], pair[1], value);
+            let first = (pair[0] - 0.5).ceil().max(0.0);
+            let end = (pair[1] - 0.5).ceil().min(f64::from(width));
+            if first < end {
+                span(row, first as u32..end as u32);
+            }
         }
     }
 }
@@ -61,18 +86,6 @@ fn row_crossings(points: &[[f64; 2]], yc: f64, out: &mut Vec<f64>) {
         }
     }
     out.sort_by(f64::total_cmp);
-}
-
-fn fill_span(mask: &mut Mask, row: u32, x_start: f64, x_end: f64, value: bool) {
-    let width = f64::from(mask.width());
-    let first = (x_start - 0.5).ceil().max(0.0);
-    let end = (x_end - 0.5).ceil().min(width);
-    if first >= end {
-        return;
-    }
-    for x in first as u32..end as u32 {
-        mask.set(x, row, value);
-    }
 }
 
 #[cfg(test)]
@@ -111,6 +124,30 @@ mod tests {
                 assert_eq!(m.get(x, y), expected, "pixel {x},{y}");
             }
         }
+    }
+
+    #[test]
+    fn pixel_count_matches_the_filled_mask() {
+        let star = [
+            [10.0, 1.0],
+            [12.5, 8.0],
+            [19.0, 8.0],
+            [13.5, 12.0],
+            [16.0, 19.0],
+            [10.0, 14.5],
+            [4.0, 19.0],
+            [6.5, 12.0],
+            [1.0, 8.0],
+            [7.5, 8.0],
+        ];
+        assert_eq!(
+            polygon_pixel_count(20, 20, &star),
+            polygon_mask(20, 20, &star).area()
+        );
+        assert_eq!(
+            polygon_pixel_count(15, 12, &star),
+            polygon_mask(15, 12, &star).area()
+        );
     }
 
     #[test]
