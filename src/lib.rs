@@ -17,6 +17,7 @@ pub mod palette;
 pub mod prepare;
 pub mod protocol;
 pub mod scenes;
+pub mod twin;
 
 #[cfg(feature = "inference")]
 pub mod decoder;
