@@ -552,7 +552,7 @@ pub fn write_sample(
         })?;
     fs::write(&image_path, jpeg).map_err(io_error(&image_path))?;
     let json_path = dir.join(format!("{name}.json"));
-    let text = serde_json::to_string_pretty(&annotation.to_json(&image_name)).map_err(|e| {
+    let text = serde_json::to_string(&annotation.to_json(&image_name)).map_err(|e| {
         DatasetError::Json {
             path: json_path.clone(),
             message: e.to_string(),

@@ -617,3 +617,48 @@ mod dataset_round_trip {
         }
     }
 }
+
+#[cfg(feature = "cli")]
+mod cli {
+    use std::process::Command;
+
+    #[test]
+    fn scenes_command_writes_a_loadable_set_and_reports_it() {
+        let dir = std::env::temp_dir().join(format!("twinseg-scenes-cli-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = Command::new(env!("CARGO_BIN_EXE_twinseg"))
+            .args([
+                "scenes",
+                dir.to_str().unwrap_or_default(),
+                "--n",
+                "5",
+                "--seed",
+                "11",
+            ])
+            .output()
+            .expect("run twinseg");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("wrote 5 samples"), "{stdout}");
+        let samples = twinseg::dataset::load_dir(&dir).expect("load written set");
+        assert_eq!(samples.len(), 5);
+        for s in &samples {
+            assert!(stdout.contains(&s.name), "{} not reported", s.name);
+            assert!(s.query_type().is_some() && !s.ground_truth().target.is_empty());
+        }
+
+        let bad = Command::new(env!("CARGO_BIN_EXE_twinseg"))
+            .args(["scenes", dir.to_str().unwrap_or_default(), "--n", "0"])
+            .output()
+            .expect("run twinseg");
+        assert!(!bad.status.success());
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("--n"), "{stderr}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

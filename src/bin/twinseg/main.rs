@@ -2,6 +2,8 @@
 //! its own module; `main` only parses, dispatches and turns errors into one
 //! clear sentence on stderr with a non-zero exit code.
 
+mod scenes;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -12,11 +14,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Write a synthetic ReasonSeg-format set of generated scenes with known answers.
+    Scenes(scenes::ScenesArgs),
+}
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let result: Result<(), String> = match cli.command {};
+    let result: Result<(), String> = match cli.command {
+        Command::Scenes(args) => scenes::run(args),
+    };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
