@@ -99,7 +99,7 @@ pub fn classify(m: &Measures) -> Option<ShapeWord> {
     if m.aspect < 1.3 && (0.8..=0.92).contains(&m.roundness) && m.circularity < 0.95 {
         return Some(ShapeWord::Hexagon);
     }
-    (m.fill > 0.72 && m.circularity > 0.8).then_some(ShapeWord::Ellipse)
+    (m.fill > 0.72 && (m.roundness * m.aspect - 1.0).abs() < 0.2).then_some(ShapeWord::Ellipse)
 }
 
 /// Measures the outline of `mask`; `None` when the mask is empty.
