@@ -577,30 +577,50 @@ pub struct WrittenSample {
     pub targets: Vec<usize>,
 }
 
-/// The scene and query of sample `index` of the set started from `base_seed`:
-/// scene [`scenes::scene_seed`]`(base_seed, index)`, and a query whose kind
-/// cycles through [`QueryKind::ALL`] (the next available kind when the scene
-/// has none of the turn's kind), so a set covers every kind evenly.
+/// Candidate scenes tried per sample before settling for another kind.
+const SCENE_CANDIDATES: u64 = 16;
+
+/// The scene and query of sample `index` of the set started from `base_seed`.
+/// The query's kind cycles through [`QueryKind::ALL`] so a set covers every
+/// kind evenly: the scene is the first of up to 16 candidates (seeds
+/// [`scenes::scene_seed`]`(base_seed, index)`, then derived from it) that
+/// offers the turn's kind; if none does, the last candidate with the next
+/// kind it offers. Returns the scene's seed (which [`scenes::generate`]
+/// reproduces), the scene, the query's index in [`scenes::queries`] and the query.
 pub fn scene_sample(
     base_seed: u64,
     index: u64,
 ) -> Result<(u64, Scene, usize, SceneQuery), DatasetError> {
-    let seed = scenes::scene_seed(base_seed, index);
-    let scene = scenes::generate(seed);
-    let queries = scenes::queries(&scene);
     let kinds = QueryKind::ALL.len() as u64;
     let (turn, round) = ((index % kinds) as usize, index / kinds);
-    let chosen = (0..QueryKind::ALL.len())
-        .map(|step| QueryKind::ALL[(turn + step) % QueryKind::ALL.len()])
-        .find_map(|kind| {
-            let of_kind: Vec<usize> = (0..queries.len())
-                .filter(|&i| queries[i].kind == kind)
-                .collect();
-            (!of_kind.is_empty()).then(|| of_kind[(round % of_kind.len() as u64) as usize])
-        })
-        .ok_or(DatasetError::NoQuery { seed })?;
-    let query = queries[chosen].clone();
-    Ok((seed, scene, chosen, query))
+    let first_seed = scenes::scene_seed(base_seed, index);
+    for candidate in 0..SCENE_CANDIDATES {
+        let seed = if candidate == 0 {
+            first_seed
+        } else {
+            scenes::scene_seed(first_seed, candidate)
+        };
+        let scene = scenes::generate(seed);
+        let queries = scenes::queries(&scene);
+        let last = candidate + 1 == SCENE_CANDIDATES;
+        let steps = if last { QueryKind::ALL.len() } else { 1 };
+        let chosen = (0..steps)
+            .map(|step| QueryKind::ALL[(turn + step) % QueryKind::ALL.len()])
+            .find_map(|kind| pick_of_kind(&queries, kind, round));
+        if let Some(chosen) = chosen {
+            let query = queries[chosen].clone();
+            return Ok((seed, scene, chosen, query));
+        }
+    }
+    Err(DatasetError::NoQuery { seed: first_seed })
+}
+
+/// The index of the `round`-th (cyclically) query of `kind`, if any.
+fn pick_of_kind(queries: &[SceneQuery], kind: QueryKind, round: u64) -> Option<usize> {
+    let of_kind: Vec<usize> = (0..queries.len())
+        .filter(|&i| queries[i].kind == kind)
+        .collect();
+    (!of_kind.is_empty()).then(|| of_kind[(round % of_kind.len() as u64) as usize])
 }
 
 /// Writes sample `index` of the generated set started from `base_seed` into

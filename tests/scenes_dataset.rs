@@ -261,6 +261,19 @@ fn check_query(scene: &Scene, q: &scenes::SceneQuery) {
             };
             assert_eq!(Some(&areas[t]), expected, "{text}");
         }
+        QueryKind::Extreme if text.contains("corner") || text.contains("middle") => {
+            let (w, h) = scene.image.dimensions();
+            let (w, h) = (w as f32, h as f32);
+            let point = match text.as_str() {
+                s if s.contains("middle") => (w / 2.0, h / 2.0),
+                s if s.contains("top-left") => (0.0, 0.0),
+                s if s.contains("top-right") => (w, 0.0),
+                s if s.contains("bottom-left") => (0.0, h),
+                _ => (w, h),
+            };
+            let d = |id: usize| (cx(id) - point.0).hypot(cy(id) - point.1);
+            assert!(tops.iter().all(|o| o.id == t || d(o.id) > d(t)), "{text}");
+        }
         QueryKind::Extreme => {
             let key = |id: usize| match text.as_str() {
                 s if s.contains("left") => cx(id),
@@ -294,6 +307,29 @@ fn check_query(scene: &Scene, q: &scenes::SceneQuery) {
             });
             let rank = if text.contains("second") { 1 } else { 2 };
             assert_eq!(order[rank], t, "{text}");
+        }
+        QueryKind::Relation if text.contains("closest to") => {
+            let r = reference_in(scene, text).unwrap_or_else(|| panic!("no reference in {text}"));
+            let d = |id: usize| (cx(id) - cx(r)).hypot(cy(id) - cy(r));
+            assert!(
+                tops.iter()
+                    .all(|o| o.id == t || o.id == r || d(o.id) > d(t)),
+                "{text}"
+            );
+        }
+        QueryKind::Relation if text.contains("between") => {
+            let names: Vec<usize> = scene
+                .objects
+                .iter()
+                .filter(|o| text.contains(&format!("the {} {}", o.colour, o.shape)))
+                .map(|o| o.id)
+                .collect();
+            let [a, b] = names.as_slice() else {
+                panic!("{text}: references {names:?}")
+            };
+            let (dx, dy) = (cx(*b) - cx(*a), cy(*b) - cy(*a));
+            let along = ((cx(t) - cx(*a)) * dx + (cy(t) - cy(*a)) * dy) / (dx * dx + dy * dy);
+            assert!((0.2..=0.8).contains(&along), "{text}: target at {along}");
         }
         QueryKind::Relation => {
             let r = reference_in(scene, text).unwrap_or_else(|| panic!("no reference in {text}"));
@@ -439,8 +475,14 @@ mod dataset_round_trip {
         let written: Vec<_> = (0..24)
             .map(|i| dataset::write_scene_sample(&dir, base, i).expect("write sample"))
             .collect();
-        let kinds: std::collections::BTreeSet<QueryKind> = written.iter().map(|w| w.kind).collect();
-        assert!(kinds.len() >= 10, "kinds written: {kinds:?}");
+        let mut per_kind = std::collections::BTreeMap::new();
+        for w in &written {
+            *per_kind.entry(w.kind).or_insert(0) += 1;
+        }
+        assert!(
+            QueryKind::ALL.iter().all(|k| per_kind.get(k) == Some(&2)),
+            "24 samples should hold every kind twice: {per_kind:?}"
+        );
 
         let samples = dataset::load_dir(&dir).expect("load dataset");
         assert_eq!(samples.len(), written.len());

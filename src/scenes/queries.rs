@@ -11,6 +11,11 @@
 //! - Directional relations ("left of X") take every object, nested or not,
 //!   that lies wholly on that side of X's box; other objects must be clearly
 //!   not on that side (box overlapping X's extent and centroid beyond X's).
+//! - "Nearest" answers (nearest X, the centre, a corner) are top-level
+//!   objects whose centroid is clearly (1.3x) closer than every other object's,
+//!   nested ones included; "between X and Y" is the one object whose centroid
+//!   lies near the middle part of the segment joining X's and Y's centroids
+//!   while every other object is clearly off it.
 //! - Negation ("everything that is not red") targets every object of another
 //!   colour; it is only asked when no excluded object sits inside a target,
 //!   so the answer never contains excluded pixels.
@@ -37,11 +42,13 @@ pub enum QueryKind {
     Superlative,
     /// The smaller or larger of a pair ("the smaller of the two red objects").
     Comparative,
-    /// Position extremes over top-level objects ("the left-most object").
+    /// Position extremes over top-level objects ("the left-most object",
+    /// "the object nearest the top-left corner", "the most central object").
     Extreme,
     /// Rank along an axis ("the second object from the left").
     Ordinal,
-    /// Directional relation to a named object ("the object left of the red circle").
+    /// Relation to named objects ("the object left of the red circle",
+    /// "the shape nearest the blue star", "the object between A and B").
     Relation,
     /// Nesting ("the shape inside the blue square", "the object that contains another").
     Containment,
@@ -133,8 +140,11 @@ pub fn queries(scene: &Scene) -> Vec<SceneQuery> {
     superlative_queries(&facts, &mut out);
     comparative_queries(&facts, &mut out);
     extreme_queries(&facts, &mut out);
+    centre_and_corner_queries(&facts, &mut out);
     ordinal_queries(&facts, &mut out);
     relation_queries(&facts, &mut out);
+    nearest_queries(&facts, &mut out);
+    between_queries(&facts, &mut out);
     containment_queries(&facts, &mut out);
     plural_queries(&facts, &mut out);
     negation_queries(&facts, &mut out);
@@ -146,6 +156,8 @@ pub fn queries(scene: &Scene) -> Vec<SceneQuery> {
 const SIZE_RATIO: f64 = 1.3;
 /// Centroid margin, in pixels, before one object is called further along an axis.
 const POSITION_MARGIN: f64 = 30.0;
+/// Distance ratio before one object is called nearer than another.
+const NEAREST_RATIO: f64 = 1.3;
 
 fn query(kind: QueryKind, targets: Vec<usize>, text: Vec<String>) -> SceneQuery {
     SceneQuery {
@@ -157,6 +169,8 @@ fn query(kind: QueryKind, targets: Vec<usize>, text: Vec<String>) -> SceneQuery 
 
 /// Measurements of the scene's objects the query builders share.
 struct Facts<'a> {
+    width: f64,
+    height: f64,
     objects: &'a [SceneObject],
     areas: Vec<u64>,
     boxes: Vec<PixelBox>,
@@ -174,6 +188,8 @@ impl<'a> Facts<'a> {
             by_shape.entry(o.shape).or_default().push(o.id);
         }
         Self {
+            width: f64::from(scene.image.width()),
+            height: f64::from(scene.image.height()),
             objects,
             areas: objects.iter().map(SceneObject::area).collect(),
             boxes: objects.iter().map(SceneObject::bbox).collect(),
@@ -210,6 +226,32 @@ impl<'a> Facts<'a> {
             current = self.objects.get(p).and_then(|o| o.parent);
         }
         false
+    }
+
+    fn centre(&self, id: usize) -> [f64; 2] {
+        let (x, y) = self.objects[id].centre;
+        [f64::from(x), f64::from(y)]
+    }
+
+    /// The top-level object clearly nearest to `point` (centroid distance),
+    /// among the objects `eligible` admits: every other eligible object, nested
+    /// ones included but the winner's own nested shapes excepted, must be at
+    /// least [`NEAREST_RATIO`] times as far.
+    fn nearest_to(&self, point: [f64; 2], eligible: impl Fn(usize) -> bool) -> Option<usize> {
+        let distance = |id: usize| {
+            let c = self.centre(id);
+            (c[0] - point[0]).hypot(c[1] - point[1])
+        };
+        let winner = self
+            .top_level()
+            .into_iter()
+            .filter(|&id| eligible(id))
+            .min_by(|&a, &b| distance(a).total_cmp(&distance(b)))?;
+        let limit = distance(winner) * NEAREST_RATIO + 10.0;
+        let clear = (0..self.objects.len())
+            .filter(|&id| eligible(id) && id != winner && !self.is_ancestor(winner, id))
+            .all(|id| distance(id) >= limit);
+        clear.then_some(winner)
     }
 
     fn related(&self, a: usize, b: usize) -> bool {
@@ -683,4 +725,130 @@ fn article(word: &str) -> &'static str {
     } else {
         "a"
     }
+}
+
+fn centre_and_corner_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    let middle = [f.width / 2.0, f.height / 2.0];
+    if let Some(id) = f.nearest_to(middle, |_| true) {
+        let c = f.centre(id);
+        let central = (c[0] - middle[0]).hypot(c[1] - middle[1]) <= 0.2 * f.width.min(f.height);
+        if central {
+            let text = vec![
+                "the object in the middle of the image".to_string(),
+                "the most central object".to_string(),
+                "the shape nearest the centre".to_string(),
+            ];
+            out.push(query(QueryKind::Extreme, vec![id], text));
+        }
+    }
+    let corners = [
+        ("top-left", "upper left", [0.0, 0.0]),
+        ("top-right", "upper right", [f.width, 0.0]),
+        ("bottom-left", "lower left", [0.0, f.height]),
+        ("bottom-right", "lower right", [f.width, f.height]),
+    ];
+    for (name, other_name, corner) in corners {
+        if let Some(id) = f.nearest_to(corner, |_| true) {
+            let text = vec![
+                format!("the object nearest the {name} corner"),
+                format!("the shape closest to the {other_name} corner"),
+                format!("which object is nearest to the {name} corner?"),
+            ];
+            out.push(query(QueryKind::Extreme, vec![id], text));
+        }
+    }
+}
+
+fn nearest_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for reference in f.top_level() {
+        let Some(name) = f.unique_name(reference) else {
+            continue;
+        };
+        let eligible = |id: usize| !f.related(id, reference);
+        let Some(id) = f.nearest_to(f.centre(reference), eligible) else {
+            continue;
+        };
+        let gap = |other: usize| box_gap(&f.boxes[other], &f.boxes[reference]);
+        let gaps_agree = f
+            .top_level()
+            .into_iter()
+            .filter(|&o| eligible(o) && o != id)
+            .all(|o| gap(o) > gap(id));
+        if gaps_agree {
+            let text = vec![
+                format!("the object closest to {name}"),
+                format!("the shape nearest to {name}"),
+                format!("which object is next to {name}?"),
+            ];
+            out.push(query(QueryKind::Relation, vec![id], text));
+        }
+    }
+}
+
+/// Distance between two boxes (0 when they overlap).
+fn box_gap(a: &PixelBox, b: &PixelBox) -> f64 {
+    let dx = f64::from(a.x0.saturating_sub(b.x1).max(b.x0.saturating_sub(a.x1)));
+    let dy = f64::from(a.y0.saturating_sub(b.y1).max(b.y0.saturating_sub(a.y1)));
+    dx.hypot(dy)
+}
+
+fn between_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    let named: Vec<(usize, String)> = f
+        .top_level()
+        .into_iter()
+        .filter_map(|id| f.unique_name(id).map(|n| (id, n)))
+        .collect();
+    for (i, (a, a_name)) in named.iter().enumerate() {
+        for (b, b_name) in &named[i + 1..] {
+            if let Some(id) = object_between(f, *a, *b) {
+                let text = vec![
+                    format!("the object between {a_name} and {b_name}"),
+                    format!("the shape in between {b_name} and {a_name}"),
+                    format!("what lies between {a_name} and {b_name}?"),
+                ];
+                out.push(query(QueryKind::Relation, vec![id], text));
+            }
+        }
+    }
+}
+
+/// The one top-level object whose centroid lies on the middle part of the
+/// segment from `a`'s centroid to `b`'s, when every other object is clearly off it.
+fn object_between(f: &Facts, a: usize, b: usize) -> Option<usize> {
+    let (pa, pb) = (f.centre(a), f.centre(b));
+    let d = [pb[0] - pa[0], pb[1] - pa[1]];
+    let length = d[0].hypot(d[1]);
+    if length < 1.0 {
+        return None;
+    }
+    let place = |id: usize| {
+        let c = f.centre(id);
+        let v = [c[0] - pa[0], c[1] - pa[1]];
+        let t = (v[0] * d[0] + v[1] * d[1]) / (length * length);
+        let off = (v[0] * d[1] - v[1] * d[0]).abs() / length;
+        (t, off / length)
+    };
+    let others: Vec<usize> = (0..f.objects.len())
+        .filter(|&id| !f.related(id, a) && !f.related(id, b))
+        .collect();
+    let inside: Vec<usize> = others
+        .iter()
+        .copied()
+        .filter(|&id| f.objects[id].parent.is_none())
+        .filter(|&id| {
+            let (t, off) = place(id);
+            (0.2..=0.8).contains(&t) && off <= 0.25
+        })
+        .collect();
+    let [winner] = inside.as_slice() else {
+        return None;
+    };
+    let clear = others
+        .iter()
+        .filter(|&&id| id != *winner && !f.is_ancestor(*winner, id))
+        .all(|&id| {
+            let (t, off) = place(id);
+            !(-0.05..=1.05).contains(&t) || off >= 0.5
+        });
+    clear.then_some(*winner)
 }
