@@ -2,7 +2,7 @@
 
 use image::RgbImage;
 
-use super::colour::{nearest, palette_lab, srgb_to_lab, Lab};
+use super::colour::{Lab, Namer};
 use super::{
     relations, shape, ColourShare, DigitalTwin, ImageSize, Level, Position, TwinObject, FRAME,
     VERSION,
@@ -234,9 +234,8 @@ struct PixelColours {
 
 impl PixelColours {
     fn of(image: &RgbImage) -> Self {
-        let anchors = palette_lab();
-        let lab: Vec<Lab> = image.pixels().map(|p| srgb_to_lab(p.0)).collect();
-        let nearest = lab.iter().map(|&l| nearest(l, &anchors) as u8).collect();
+        let mut namer = Namer::new();
+        let (lab, nearest) = image.pixels().map(|p| namer.lookup(p.0)).unzip();
         Self { lab, nearest }
     }
 
@@ -244,24 +243,59 @@ impl PixelColours {
     /// interior (one pixel in from the edge) when enough of it remains, so
     /// blended edge pixels do not count.
     fn describe(&self, own: &Mask) -> (Vec<ColourShare>, [i16; 3]) {
-        let interior = erode(own);
-        let sample = if interior.area() * 3 >= own.area() && !interior.is_empty() {
-            &interior
-        } else {
-            own
+        let Some(b) = own.bbox() else {
+            return (Vec::new(), [0, 0, 0]);
         };
-        let mut counts = vec![0u64; PALETTE.len()];
-        let mut sum = [0.0_f64; 3];
-        let mut n = 0u64;
-        for (i, &bit) in sample.bits().iter().enumerate() {
-            if bit != 0 {
-                counts[usize::from(self.nearest[i])] += 1;
-                for (s, v) in sum.iter_mut().zip(self.lab[i]) {
-                    *s += f64::from(v);
+        let mut interior = Tally::new();
+        let mut all = Tally::new();
+        for y in b.y0..b.y1 {
+            for x in b.x0..b.x1 {
+                if !own.get(x, y) {
+                    continue;
                 }
-                n += 1;
+                let i = y as usize * own.width() as usize + x as usize;
+                let (nearest, lab) = (usize::from(self.nearest[i]), self.lab[i]);
+                all.add(nearest, lab);
+                if is_interior(own, x, y) {
+                    interior.add(nearest, lab);
+                }
             }
         }
+        let tally = if interior.n > 0 && interior.n * 3 >= all.n {
+            interior
+        } else {
+            all
+        };
+        tally.summary()
+    }
+}
+
+/// Palette counts and summed CIELAB of a set of pixels.
+struct Tally {
+    counts: Vec<u64>,
+    sum: [f64; 3],
+    n: u64,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            counts: vec![0; PALETTE.len()],
+            sum: [0.0; 3],
+            n: 0,
+        }
+    }
+
+    fn add(&mut self, nearest: usize, lab: Lab) {
+        self.counts[nearest] += 1;
+        for (s, v) in self.sum.iter_mut().zip(lab) {
+            *s += f64::from(v);
+        }
+        self.n += 1;
+    }
+
+    fn summary(self) -> (Vec<ColourShare>, [i16; 3]) {
+        let Tally { counts, sum, n } = self;
         if n == 0 {
             return (Vec::new(), [0, 0, 0]);
         }
@@ -283,17 +317,15 @@ impl PixelColours {
     }
 }
 
-/// Pixels whose four neighbours are all set.
-fn erode(mask: &Mask) -> Mask {
-    Mask::from_fn(mask.width(), mask.height(), |x, y| {
-        mask.get(x, y)
-            && x > 0
-            && y > 0
-            && mask.get(x - 1, y)
-            && mask.get(x + 1, y)
-            && mask.get(x, y - 1)
-            && mask.get(x, y + 1)
-    })
+/// Whether pixel `(x, y)` and its four neighbours are all set.
+fn is_interior(mask: &Mask, x: u32, y: u32) -> bool {
+    x > 0
+        && y > 0
+        && mask.get(x, y)
+        && mask.get(x - 1, y)
+        && mask.get(x + 1, y)
+        && mask.get(x, y - 1)
+        && mask.get(x, y + 1)
 }
 
 #[cfg(test)]

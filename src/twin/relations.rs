@@ -6,7 +6,7 @@
 //! clear margin, so every listed relation holds without doubt.
 
 use super::{Relation, RelationKind, TwinObject};
-use crate::mask::Mask;
+use crate::mask::{Mask, PixelBox};
 
 /// Masks whose pixels come this close (Chebyshev distance; 1 = adjacent, 2 = one pixel apart) touch.
 pub const TOUCH_PIXELS: u32 = 2;
@@ -15,11 +15,16 @@ pub const CLEAR_MARGIN: u16 = 20;
 
 /// Derives the relations of `objects`, whose masks are `masks` (same order).
 pub fn derive(objects: &[TwinObject], masks: &[&Mask]) -> Vec<Relation> {
+    let boxes: Vec<Option<PixelBox>> = masks.iter().map(|m| m.bbox()).collect();
     let mut relations = Vec::new();
     for i in 0..objects.len() {
         for j in i + 1..objects.len() {
             let (a, b) = (&objects[i], &objects[j]);
-            if !related_by_tree(objects, a, b) && touching(masks[i], masks[j]) {
+            let close = || match (boxes[i], boxes[j]) {
+                (Some(ba), Some(bb)) => touching_within(masks[i], ba, masks[j], bb),
+                _ => false,
+            };
+            if !related_by_tree(objects, a, b) && close() {
                 relations.push(relation(a.id, RelationKind::Touching, b.id));
             }
             if a.parent == b.parent {
@@ -70,9 +75,14 @@ fn is_ancestor(objects: &[TwinObject], ancestor: u32, of: &TwinObject) -> bool {
 
 /// Whether some pixel of `a` lies within [`TOUCH_PIXELS`] (Chebyshev) of a pixel of `b`.
 pub fn touching(a: &Mask, b: &Mask) -> bool {
-    let (Some(ba), Some(bb)) = (a.bbox(), b.bbox()) else {
-        return false;
-    };
+    match (a.bbox(), b.bbox()) {
+        (Some(ba), Some(bb)) => touching_within(a, ba, b, bb),
+        _ => false,
+    }
+}
+
+/// [`touching`] with the masks' boxes already known.
+fn touching_within(a: &Mask, ba: PixelBox, b: &Mask, bb: PixelBox) -> bool {
     let d = TOUCH_PIXELS;
     let x0 = ba.x0.max(bb.x0.saturating_sub(d));
     let y0 = ba.y0.max(bb.y0.saturating_sub(d));

@@ -104,7 +104,7 @@ pub fn classify(m: &Measures) -> Option<ShapeWord> {
 
 /// Measures the outline of `mask`; `None` when the mask is empty.
 pub fn measure(mask: &Mask) -> Option<Measures> {
-    let region = filled_largest_component(mask)?;
+    let region = filled_largest_component(&crop_to_content(mask)?)?;
     let pixels: Vec<(u32, u32)> = set_pixels(&region).collect();
     let area = pixels.len() as f64;
     let centroid = pixels.iter().fold([0.0, 0.0], |acc, &(x, y)| {
@@ -145,6 +145,16 @@ pub fn measure(mask: &Mask) -> Option<Measures> {
         },
         corners,
     })
+}
+
+/// The mask cut down to its box plus a one-pixel empty border (all measures
+/// are translation-invariant, and this keeps them proportional to the object).
+pub fn crop_to_content(mask: &Mask) -> Option<Mask> {
+    let b = mask.bbox()?;
+    let (w, h) = (b.width() + 2, b.height() + 2);
+    Some(Mask::from_fn(w, h, |x, y| {
+        x > 0 && y > 0 && mask.get(b.x0 + x - 1, b.y0 + y - 1)
+    }))
 }
 
 fn set_pixels(mask: &Mask) -> impl Iterator<Item = (u32, u32)> + '_ {
