@@ -34,6 +34,7 @@ pub const FRAME: u16 = 1000;
 #[serde(deny_unknown_fields)]
 pub struct DigitalTwin {
     /// Format version, always [`VERSION`] for this crate.
+    #[schemars(regex(pattern = r"^1$"))]
     pub version: String,
     /// Size of the original image in pixels.
     pub image: ImageSize,
@@ -66,10 +67,13 @@ pub struct TwinObject {
     /// Index of the segment in the input list the twin was built from, so an answer id maps back to its mask.
     pub segment: u32,
     /// Tight box `[x0, y0, x1, y1]` in the `0..=1000` frame (x0,y0 inclusive, x1,y1 exclusive edges).
+    #[schemars(inner(range(max = 1000)))]
     pub bbox: [u16; 4],
     /// Centre of mass `[x, y]` of the segment's pixels in the `0..=1000` frame.
+    #[schemars(inner(range(max = 1000)))]
     pub centroid: [u16; 2],
-    /// Share of the image covered by the segment (including its children), in percent, two decimals.
+    /// Share of the image covered by the segment's mask, in percent, two decimals.
+    #[schemars(range(min = 0.0, max = 100.0))]
     pub area_pct: f32,
     /// Coarse position of the centroid in a 3x3 grid of the image.
     pub position: Position,
@@ -80,8 +84,10 @@ pub struct TwinObject {
     /// Shape descriptors of the segment's outline (holes filled).
     pub shape: ShapeDescriptors,
     /// SAM's predicted IoU for the mask, `0..1`, two decimals.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub predicted_iou: f32,
     /// SAM's stability score for the mask, `0..1`, two decimals.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub stability_score: f32,
     /// Optional name given by a person or a labeller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +185,7 @@ pub struct ColourShare {
     /// Colour word from [`crate::palette::PALETTE`].
     pub name: String,
     /// Percent of the segment's own pixels nearest to this colour in CIELAB, rounded.
+    #[schemars(range(max = 100))]
     pub pct: u8,
 }
 

@@ -402,4 +402,16 @@ fn real_twins_validate_against_the_committed_schema() {
         !validator.is_valid(&broken),
         "the schema must reject a three-number bbox"
     );
+    broken = serde_json::from_str(&twin.to_json()).unwrap();
+    broken["objects"][0]["centroid"] = serde_json::json!([500, 1001]);
+    assert!(
+        !validator.is_valid(&broken),
+        "the schema must reject a centroid off the frame"
+    );
+    broken = serde_json::from_str(&twin.to_json()).unwrap();
+    broken["version"] = "2".into();
+    assert!(
+        !validator.is_valid(&broken),
+        "the schema must reject another version"
+    );
 }
