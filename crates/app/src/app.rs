@@ -1,0 +1,257 @@
+//! The page's state and the root component: which image is being worked on,
+//! what the worker last reported about it, and the error to show, if any.
+
+use std::rc::Rc;
+
+use js_sys::{ArrayBuffer, Uint8ClampedArray};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use twinseg::protocol::{rgba_len, FromWorker, Stage, Timings, ToWorker};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::File;
+
+use crate::canvas::ImageCanvas;
+use crate::picker::ImagePicker;
+use crate::status::{ErrorAlert, StatusPanel};
+use crate::worker::{describe, Report, WorkerClient};
+
+/// Files above this size are refused before they are read.
+const MAX_FILE_BYTES: f64 = 256.0 * 1024.0 * 1024.0;
+
+/// Whether the worker can take requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerState {
+    /// Loading its wasm.
+    Starting,
+    /// Said it is ready.
+    Ready,
+    /// Could not start, or crashed.
+    Broken,
+}
+
+/// What the page knows about the image being worked on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageStatus {
+    /// The id sent with the image; reports about other ids are stale.
+    pub id: u32,
+    /// The file name.
+    pub name: String,
+    /// Width and height, once decoded.
+    pub size: Option<(u32, u32)>,
+    /// The stage the worker reported last.
+    pub stage: Option<Stage>,
+    /// The stage that failed, if one did.
+    pub failed: Option<Stage>,
+    /// How long each stage took, once encoded.
+    pub timings: Option<Timings>,
+}
+
+/// Decoded pixels, ready to draw.
+#[derive(Clone)]
+pub struct Picture {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// RGBA bytes, row by row.
+    pub rgba: Uint8ClampedArray,
+}
+
+/// The page's reactive state, shared by its components.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    /// Whether the worker can take requests.
+    pub worker: RwSignal<WorkerState>,
+    /// The current image's progress.
+    pub image: RwSignal<Option<ImageStatus>>,
+    /// The current image's pixels.
+    pub picture: RwSignal<Option<Picture>, LocalStorage>,
+    /// A sentence for the person when something failed.
+    pub error: RwSignal<Option<String>>,
+    client: StoredValue<Option<Rc<WorkerClient>>, LocalStorage>,
+    /// A request made before the worker was ready; sent when it is.
+    pending: StoredValue<Option<(ToWorker, ArrayBuffer)>, LocalStorage>,
+    last_id: StoredValue<u32>,
+}
+
+impl AppState {
+    fn new() -> Self {
+        Self {
+            worker: RwSignal::new(WorkerState::Starting),
+            image: RwSignal::new(None),
+            picture: RwSignal::new_local(None),
+            error: RwSignal::new(None),
+            client: StoredValue::new_local(None),
+            pending: StoredValue::new_local(None),
+            last_id: StoredValue::new(0),
+        }
+    }
+
+    fn start_worker(self) {
+        let on_report = move |report| self.receive(report);
+        let on_failure = move |message| {
+            self.worker.set(WorkerState::Broken);
+            self.error.set(Some(message));
+        };
+        match WorkerClient::spawn(on_report, on_failure) {
+            Ok(client) => self.client.set_value(Some(Rc::new(client))),
+            Err(message) => on_failure(message),
+        }
+    }
+
+    /// Starts work on a file the person gave: read it, hand it to the worker.
+    pub fn open(self, file: File) {
+        let id = self.last_id.get_value().wrapping_add(1);
+        self.last_id.set_value(id);
+        let name = file.name();
+        self.error.set(None);
+        self.picture.set(None);
+        self.image.set(Some(ImageStatus {
+            id,
+            name: name.clone(),
+            size: None,
+            stage: None,
+            failed: None,
+            timings: None,
+        }));
+        if file.size() > MAX_FILE_BYTES {
+            let megabytes = (file.size() / 1_048_576.0).round();
+            self.fail(
+                id,
+                Stage::Decoding,
+                format!(
+                    "\u{201c}{name}\u{201d} is {megabytes} MB; images up to 256 MB can be opened."
+                ),
+            );
+            return;
+        }
+        spawn_local(async move {
+            match JsFuture::from(file.array_buffer()).await {
+                Ok(buffer) if self.is_current(id) => {
+                    let request = ToWorker::SetImage { image_id: id, name };
+                    self.send(id, request, buffer.unchecked_into());
+                }
+                Ok(_) => {}
+                Err(error) => self.fail(
+                    id,
+                    Stage::Decoding,
+                    format!(
+                        "\u{201c}{name}\u{201d} could not be read: {}",
+                        describe(&error)
+                    ),
+                ),
+            }
+        });
+    }
+
+    /// Sends a request now, or keeps it until the worker is ready (a worker
+    /// drops messages that arrive before its wasm has loaded).
+    fn send(self, id: u32, request: ToWorker, payload: ArrayBuffer) {
+        if self.worker.get_untracked() == WorkerState::Starting {
+            self.pending.set_value(Some((request, payload)));
+            return;
+        }
+        let sent = self.client.with_value(|client| match client {
+            Some(client) => client.send(&request, Some(payload)),
+            None => Err("The worker is not running; reload the page.".into()),
+        });
+        if let Err(message) = sent {
+            self.fail(id, Stage::Decoding, message);
+        }
+    }
+
+    fn worker_ready(self) {
+        self.worker.set(WorkerState::Ready);
+        if let Some((request, payload)) = self.pending.try_update_value(Option::take).flatten() {
+            let ToWorker::SetImage { image_id, .. } = request;
+            self.send(image_id, request, payload);
+        }
+    }
+
+    fn is_current(self, id: u32) -> bool {
+        self.last_id.get_value() == id
+    }
+
+    fn update_current(self, id: u32, change: impl FnOnce(&mut ImageStatus)) {
+        self.image.update(|image| {
+            if let Some(image) = image.as_mut().filter(|image| image.id == id) {
+                change(image);
+            }
+        });
+    }
+
+    fn fail(self, id: u32, stage: Stage, message: String) {
+        if self.is_current(id) {
+            self.update_current(id, |image| image.failed = Some(stage));
+            self.error.set(Some(message));
+        }
+    }
+
+    fn receive(self, report: Report) {
+        match report.message {
+            FromWorker::Ready => self.worker_ready(),
+            FromWorker::Progress { image_id, stage } => {
+                self.update_current(image_id, |image| image.stage = Some(stage));
+            }
+            FromWorker::Decoded {
+                image_id,
+                width,
+                height,
+            } if self.is_current(image_id) => {
+                self.show_pixels(image_id, width, height, report.payload)
+            }
+            FromWorker::Encoded { image_id, timings } => self.update_current(image_id, |image| {
+                image.stage = Some(Stage::Done);
+                image.timings = Some(timings);
+            }),
+            FromWorker::Failed {
+                image_id,
+                stage,
+                message,
+            } => self.fail(image_id, stage, message),
+            FromWorker::Decoded { .. } => {}
+        }
+    }
+
+    fn show_pixels(self, id: u32, width: u32, height: u32, payload: Option<ArrayBuffer>) {
+        let expected = rgba_len(width, height).ok();
+        let pixels = payload.filter(|buffer| Some(buffer.byte_length() as usize) == expected);
+        let Some(buffer) = pixels else {
+            self.fail(
+                id,
+                Stage::Decoding,
+                "The worker sent pixels that do not match the image size.".into(),
+            );
+            return;
+        };
+        self.update_current(id, |image| image.size = Some((width, height)));
+        self.picture.set(Some(Picture {
+            width,
+            height,
+            rgba: Uint8ClampedArray::new(&buffer),
+        }));
+    }
+}
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let state = AppState::new();
+    state.start_worker();
+    let on_file = Callback::new(move |file: File| state.open(file));
+    view! {
+        <main class="app">
+            <header class="app-header">
+                <h1>"twinseg"</h1>
+                <p class="tagline">
+                    "Segment what is in a picture, privately: the model runs in this page and your image never leaves your machine."
+                </p>
+            </header>
+            <ImagePicker on_file=on_file />
+            <StatusPanel worker=state.worker image=state.image />
+            <ErrorAlert error=state.error />
+            <ImageCanvas picture=state.picture error=state.error />
+        </main>
+    }
+}

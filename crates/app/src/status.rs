@@ -1,0 +1,127 @@
+//! Where the person reads what is happening: the worker's state, the image's
+//! size, the stage with a progress bar, the time each stage took, and errors.
+
+use leptos::prelude::*;
+use twinseg::protocol::{Stage, Timings};
+
+use crate::app::{ImageStatus, WorkerState};
+
+/// The progress of the current image, announced politely to screen readers.
+/// `data-stage` (idle, a stage id, or failed) and `data-worker` let styles
+/// and tests follow along.
+#[component]
+pub fn StatusPanel(
+    worker: RwSignal<WorkerState>,
+    image: RwSignal<Option<ImageStatus>>,
+) -> impl IntoView {
+    let stage_id = move || {
+        image.with(|image| match image {
+            None => "idle",
+            Some(image) if image.failed.is_some() => "failed",
+            Some(image) => image.stage.map_or("reading", Stage::id),
+        })
+    };
+    let worker_id = move || match worker.get() {
+        WorkerState::Starting => "starting",
+        WorkerState::Ready => "ready",
+        WorkerState::Broken => "broken",
+    };
+    view! {
+        <section class="status" role="status" aria-live="polite" data-stage=stage_id data-worker=worker_id>
+            <p class="status-line">{move || headline(worker.get(), image.get().as_ref())}</p>
+            {move || image.get().map(|image| view! { <ImageProgress image=image /> })}
+        </section>
+    }
+}
+
+/// The size, progress bar and timings of one image.
+#[component]
+fn ImageProgress(image: ImageStatus) -> impl IntoView {
+    let last_step = Stage::Done.step();
+    let step = image.stage.map_or(0, Stage::step);
+    let size = image
+        .size
+        .map(|(width, height)| format!("{width} \u{d7} {height} px"));
+    view! {
+        <p class="image-name">
+            <span class="file-name">{image.name.clone()}</span>
+            {size.map(|size| view! { <span class="image-size">{size}</span> })}
+        </p>
+        <progress
+            class="stage-progress"
+            max=last_step
+            value=step
+            aria-label="Progress"
+            aria-valuetext=image.stage.map(Stage::label)
+        ></progress>
+        {image.timings.map(|timings| view! { <Timeline timings=timings /> })}
+    }
+}
+
+/// How long each stage took.
+#[component]
+fn Timeline(timings: Timings) -> impl IntoView {
+    let rows = [
+        ("Decoded", timings.decode_ms),
+        ("Model loaded", timings.load_model_ms),
+        ("Encoded", timings.encode_ms),
+        ("Total", timings.total_ms()),
+    ];
+    view! {
+        <dl class="timings">
+            {rows
+                .into_iter()
+                .filter(|(_, ms)| *ms > 0.0)
+                .map(|(label, ms)| view! {
+                    <div class="timing">
+                        <dt>{label}</dt>
+                        <dd>{format_ms(ms)}</dd>
+                    </div>
+                })
+                .collect_view()}
+        </dl>
+    }
+}
+
+/// A failure, as a sentence the person can act on. Assistive technology
+/// reads it out as soon as it appears.
+#[component]
+pub fn ErrorAlert(error: RwSignal<Option<String>>) -> impl IntoView {
+    move || {
+        error.get().map(|message| {
+            view! {
+                <div class="error" role="alert">
+                    <p>{message}</p>
+                    <button type="button" class="dismiss" on:click=move |_| error.set(None)>
+                        "Dismiss"
+                    </button>
+                </div>
+            }
+        })
+    }
+}
+
+fn headline(worker: WorkerState, image: Option<&ImageStatus>) -> String {
+    match (worker, image) {
+        (WorkerState::Broken, _) => "The worker is not running.".into(),
+        (_, Some(image)) if image.failed.is_some() => {
+            let stage = image.failed.map_or("Working", Stage::label);
+            format!("{stage} failed.")
+        }
+        (_, Some(image)) => match image.stage {
+            Some(Stage::Done) => "Encoded. Ready for prompts.".into(),
+            Some(stage) => format!("{}\u{2026}", stage.label()),
+            None => "Reading the file\u{2026}".into(),
+        },
+        (WorkerState::Starting, None) => "Starting the model worker\u{2026}".into(),
+        (WorkerState::Ready, None) => "Drop, paste or choose an image to begin.".into(),
+    }
+}
+
+fn format_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{ms:.0} ms")
+    }
+}

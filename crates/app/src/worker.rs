@@ -1,0 +1,105 @@
+//! The page's side of the channel to the worker: starting it, sending typed
+//! requests with a transferred payload, and turning its envelopes back into
+//! typed reports (see `twinseg::protocol`).
+
+use js_sys::{Array, ArrayBuffer, Object, Reflect};
+use twinseg::protocol::{FromWorker, ToWorker, ENVELOPE_MESSAGE, ENVELOPE_PAYLOAD};
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, MessageEvent, Worker};
+
+/// Where trunk puts the worker's loader shim (named after the worker binary).
+const WORKER_URL: &str = "./worker_loader.js";
+
+/// One report from the worker with its payload, if it has one.
+pub struct Report {
+    /// The typed message.
+    pub message: FromWorker,
+    /// The transferred bytes that came with it.
+    pub payload: Option<ArrayBuffer>,
+}
+
+/// A running worker and the callbacks that listen to it.
+pub struct WorkerClient {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+impl WorkerClient {
+    /// Starts the worker. `on_report` gets each report; `on_failure` gets a
+    /// sentence when the worker cannot start, crashes, or sends nonsense.
+    pub fn spawn(
+        on_report: impl Fn(Report) + 'static,
+        on_failure: impl Fn(String) + Clone + 'static,
+    ) -> Result<Self, String> {
+        let worker = Worker::new(WORKER_URL)
+            .map_err(|error| format!("The worker could not be started: {}", describe(&error)))?;
+        let on_message = {
+            let on_failure = on_failure.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                match read_report(&event.data()) {
+                    Ok(report) => on_report(report),
+                    Err(message) => on_failure(message),
+                }
+            })
+        };
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+            event.prevent_default();
+            on_failure(format!(
+                "The worker stopped with an error: {}",
+                event.message()
+            ));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(Self {
+            worker,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+
+    /// Sends a request, moving `payload` to the worker (the page's copy
+    /// becomes empty).
+    pub fn send(&self, request: &ToWorker, payload: Option<ArrayBuffer>) -> Result<(), String> {
+        let json = request.to_json().map_err(|error| error.to_string())?;
+        let envelope = Object::new();
+        let transfer = Array::new();
+        Reflect::set(&envelope, &ENVELOPE_MESSAGE.into(), &json.into())
+            .map_err(|e| describe(&e))?;
+        if let Some(buffer) = payload {
+            Reflect::set(&envelope, &ENVELOPE_PAYLOAD.into(), &buffer).map_err(|e| describe(&e))?;
+            transfer.push(&buffer);
+        }
+        self.worker
+            .post_message_with_transfer(&envelope, &transfer)
+            .map_err(|error| format!("The worker did not take the request: {}", describe(&error)))
+    }
+}
+
+impl Drop for WorkerClient {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+fn read_report(envelope: &JsValue) -> Result<Report, String> {
+    let json = Reflect::get(envelope, &ENVELOPE_MESSAGE.into())
+        .ok()
+        .and_then(|value| value.as_string())
+        .ok_or_else(|| "The worker sent a message without text.".to_string())?;
+    let message = FromWorker::from_json(&json).map_err(|error| error.to_string())?;
+    let payload = Reflect::get(envelope, &ENVELOPE_PAYLOAD.into())
+        .ok()
+        .and_then(|value| value.dyn_into::<ArrayBuffer>().ok());
+    Ok(Report { message, payload })
+}
+
+/// A JS exception as text for a message.
+pub fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}

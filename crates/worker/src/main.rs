@@ -1,0 +1,35 @@
+//! The twinseg Web Worker: decodes images and runs the SAM encoder with
+//! tract, so the page's thread never does heavy work.
+//!
+//! trunk builds this binary with a loader shim (`worker_loader.js`); the page
+//! starts it with `new Worker("./worker_loader.js")`. `main` only wires the
+//! message handler; the work is in [`session`].
+
+mod envelope;
+mod session;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use twinseg::protocol::FromWorker;
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+fn main() {
+    console_error_panic_hook::set_once();
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let session = Rc::new(RefCell::new(session::Session::default()));
+    let port = envelope::Port::new(scope.clone());
+    let handler = {
+        let port = port.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| match envelope::receive(
+            &event,
+        ) {
+            Ok((request, payload)) => session.borrow_mut().handle(&port, request, payload),
+            Err(message) => web_sys::console::error_1(&message.into()),
+        })
+    };
+    scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    handler.forget();
+    port.post(&FromWorker::Ready, None);
+}
