@@ -104,6 +104,26 @@ async function dispatchFileEvent(page, kind, { name, type, bytes }) {
   );
 }
 
+describe('twinseg page without cross-origin isolation', { timeout: 10 * 60_000 }, () => {
+  test('an image is drawn and encoded on a plain static server', async () => {
+    const server = await serveDist({ isolated: false });
+    const browser = await launchBrowser();
+    try {
+      const { page, errors } = await openPage(browser.context, server.url);
+      assert.equal(await page.evaluate(() => window.crossOriginIsolated), false);
+      await waitForWorker(page);
+      await page.setInputFiles('#image-file', { name: 'scene.png', mimeType: 'image/png', buffer: scenePng() });
+      await waitForStage(page, 'done');
+      await assertCanvasShowsScene(page);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(browser.offsite, [], 'no request left 127.0.0.1');
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+});
+
 describe('twinseg page', { timeout: 20 * 60_000 }, () => {
   let server;
   let browser;
@@ -122,6 +142,7 @@ describe('twinseg page', { timeout: 20 * 60_000 }, () => {
 
   test('an image picked with the file input is drawn and encoded in the worker while the page stays responsive', async () => {
     const { page, errors } = await openPage(browser.context, server.url);
+    assert.equal(await page.evaluate(() => window.crossOriginIsolated), true, 'served cross-origin isolated');
     await waitForWorker(page);
     assert.match(await page.textContent('.status-line'), /drop, paste or choose an image/i);
     assert.equal(await page.$eval('.stage', (figure) => getComputedStyle(figure).display), 'none', 'no canvas before an image');
@@ -209,6 +230,37 @@ describe('twinseg page', { timeout: 20 * 60_000 }, () => {
     await assertCanvasShowsScene(page);
     const timings = await page.$$eval('.timing dt', (terms) => terms.map((term) => term.textContent));
     assert.ok(!timings.includes('Model loaded'), `the model is loaded once per worker: ${timings}`);
+    await page.close();
+  });
+
+  test('Escape cancels the work on an image, and the next image still works', async () => {
+    const { page } = await openPage(browser.context, server.url);
+    await waitForWorker(page);
+    const big = { width: 4000, height: 3000, rects: [{ x0: 500, y0: 500, x1: 2500, y1: 2000, colour: RED }] };
+    await page.setInputFiles('#image-file', { name: 'big.png', mimeType: 'image/png', buffer: scenePng(big) });
+    await page.waitForSelector('.status button.cancel');
+    await page.keyboard.press('Escape');
+    await waitForStage(page, 'cancelled');
+    assert.match(await page.textContent('.status-line'), /cancelled/i);
+    assert.equal(await page.$('.status button.cancel'), null, 'nothing left to cancel');
+    await waitForWorker(page);
+    // A report from the cancelled work must not arrive later and change the state.
+    await page.waitForTimeout(500);
+    assert.equal(await page.$eval('.status', (status) => status.dataset.stage), 'cancelled');
+
+    await page.setInputFiles('#image-file', { name: 'scene.png', mimeType: 'image/png', buffer: scenePng() });
+    await waitForStage(page, 'done');
+    await assertCanvasShowsScene(page);
+    await page.close();
+  });
+
+  test('Escape dismisses an error', async () => {
+    const { page } = await openPage(browser.context, server.url);
+    await waitForWorker(page);
+    await page.setInputFiles('#image-file', { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) });
+    await page.waitForSelector('[role="alert"]');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.$('[role="alert"]'), null);
     await page.close();
   });
 

@@ -4,12 +4,13 @@
 use std::rc::Rc;
 
 use js_sys::{ArrayBuffer, Uint8ClampedArray};
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use twinseg::protocol::{rgba_len, FromWorker, Stage, Timings, ToWorker};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::File;
+use web_sys::{File, KeyboardEvent};
 
 use crate::canvas::ImageCanvas;
 use crate::picker::ImagePicker;
@@ -43,8 +44,17 @@ pub struct ImageStatus {
     pub stage: Option<Stage>,
     /// The stage that failed, if one did.
     pub failed: Option<Stage>,
+    /// Whether the person stopped the work.
+    pub cancelled: bool,
     /// How long each stage took, once encoded.
     pub timings: Option<Timings>,
+}
+
+impl ImageStatus {
+    /// Whether the worker is still busy with this image.
+    pub fn is_working(&self) -> bool {
+        self.failed.is_none() && !self.cancelled && self.stage != Some(Stage::Done)
+    }
 }
 
 /// Decoded pixels, ready to draw.
@@ -113,6 +123,7 @@ impl AppState {
             size: None,
             stage: None,
             failed: None,
+            cancelled: false,
             timings: None,
         }));
         if file.size() > MAX_FILE_BYTES {
@@ -147,6 +158,30 @@ impl AppState {
 
     /// Sends a request now, or keeps it until the worker is ready (a worker
     /// drops messages that arrive before its wasm has loaded).
+    /// Stops the work on the current image. tract cannot be interrupted, so
+    /// the worker is ended and a fresh one started (it loads the model again).
+    pub fn cancel(self) {
+        if !self.is_working() {
+            return;
+        }
+        let id = self.last_id.get_value();
+        self.update_current(id, |image| image.cancelled = true);
+        self.last_id.set_value(id.wrapping_add(1));
+        self.pending.set_value(None);
+        self.client.set_value(None);
+        self.worker.set(WorkerState::Starting);
+        self.start_worker();
+    }
+
+    /// Escape stops the work if there is any, else dismisses the error.
+    fn escape(self) {
+        if self.is_working() {
+            self.cancel();
+        } else {
+            self.error.set(None);
+        }
+    }
+
     fn send(self, id: u32, request: ToWorker, payload: ArrayBuffer) {
         if self.worker.get_untracked() == WorkerState::Starting {
             self.pending.set_value(Some((request, payload)));
@@ -167,6 +202,11 @@ impl AppState {
             let ToWorker::SetImage { image_id, .. } = request;
             self.send(image_id, request, payload);
         }
+    }
+
+    fn is_working(self) -> bool {
+        self.image
+            .with_untracked(|image| image.as_ref().is_some_and(ImageStatus::is_working))
     }
 
     fn is_current(self, id: u32) -> bool {
@@ -240,6 +280,13 @@ pub fn App() -> impl IntoView {
     let state = AppState::new();
     state.start_worker();
     let on_file = Callback::new(move |file: File| state.open(file));
+    let on_cancel = Callback::new(move |()| state.cancel());
+    let escape = window_event_listener(ev::keydown, move |event: KeyboardEvent| {
+        if event.key() == "Escape" {
+            state.escape();
+        }
+    });
+    on_cleanup(move || escape.remove());
     view! {
         <main class="app">
             <header class="app-header">
@@ -249,7 +296,7 @@ pub fn App() -> impl IntoView {
                 </p>
             </header>
             <ImagePicker on_file=on_file />
-            <StatusPanel worker=state.worker image=state.image />
+            <StatusPanel worker=state.worker image=state.image on_cancel=on_cancel />
             <ErrorAlert error=state.error />
             <ImageCanvas picture=state.picture error=state.error />
         </main>

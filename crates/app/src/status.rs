@@ -7,17 +7,20 @@ use twinseg::protocol::{Stage, Timings};
 use crate::app::{ImageStatus, WorkerState};
 
 /// The progress of the current image, announced politely to screen readers.
-/// `data-stage` (idle, a stage id, or failed) and `data-worker` let styles
-/// and tests follow along.
+/// `data-stage` (idle, reading, a stage id, failed or cancelled) and
+/// `data-worker` let styles and tests follow along. While the worker is busy
+/// a Cancel button (and the Escape key) stops it.
 #[component]
 pub fn StatusPanel(
     worker: RwSignal<WorkerState>,
     image: RwSignal<Option<ImageStatus>>,
+    on_cancel: Callback<()>,
 ) -> impl IntoView {
     let stage_id = move || {
         image.with(|image| match image {
             None => "idle",
             Some(image) if image.failed.is_some() => "failed",
+            Some(image) if image.cancelled => "cancelled",
             Some(image) => image.stage.map_or("reading", Stage::id),
         })
     };
@@ -30,6 +33,11 @@ pub fn StatusPanel(
         <section class="status" role="status" aria-live="polite" data-stage=stage_id data-worker=worker_id>
             <p class="status-line">{move || headline(worker.get(), image.get().as_ref())}</p>
             {move || image.get().map(|image| view! { <ImageProgress image=image /> })}
+            <Show when=move || image.with(|image| image.as_ref().is_some_and(ImageStatus::is_working))>
+                <button type="button" class="button cancel" on:click=move |_| on_cancel.run(())>
+                    "Cancel"
+                </button>
+            </Show>
         </section>
     }
 }
@@ -108,6 +116,7 @@ fn headline(worker: WorkerState, image: Option<&ImageStatus>) -> String {
             let stage = image.failed.map_or("Working", Stage::label);
             format!("{stage} failed.")
         }
+        (_, Some(image)) if image.cancelled => "Cancelled.".into(),
         (_, Some(image)) => match image.stage {
             Some(Stage::Done) => "Encoded. Ready for prompts.".into(),
             Some(stage) => format!("{}\u{2026}", stage.label()),
