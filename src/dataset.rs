@@ -5,7 +5,9 @@
 //! Reading follows LISA's rules: shapes labelled "flag" are skipped, a label
 //! containing "ignore" marks pixels excluded from scoring, any other label is
 //! a target, and larger polygons are drawn first so that smaller ones on top
-//! decide their pixels. A pixel is inside a polygon when its centre is.
+//! decide their pixels. A pixel is inside a polygon when its centre is
+//! (LISA's OpenCV fill truncates vertices to integers and also paints the
+//! outline, so the two can differ by a one-pixel band along borders).
 //! Unknown JSON keys are ignored; this crate's writer adds `query_type`,
 //! `scene_seed` and `target_ids` for per-type scoring and reproduction.
 
