@@ -174,7 +174,7 @@ pub struct SceneConfig {
     pub max_side: u32,
     /// Fewest top-level objects.
     pub min_objects: usize,
-    /// Most top-level objects.
+    /// Most top-level objects (fewer are placed when no room is left for them).
     pub max_objects: usize,
     /// Chance that one shape is nested inside a larger host.
     pub nested_probability: f64,
@@ -546,5 +546,59 @@ impl Rng {
             let j = self.index(i + 1);
             items.swap(i, j);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extreme_configurations_still_give_valid_scenes() {
+        let crowded = SceneConfig {
+            min_side: 0,
+            max_side: 170,
+            min_objects: 50,
+            max_objects: 50,
+            nested_probability: 1.0,
+            same_colour_probability: 1.0,
+        };
+        for seed in 0..20 {
+            let scene = generate_with(seed, &crowded);
+            let (w, h) = scene.image.dimensions();
+            assert!((160..=170).contains(&w) && (160..=170).contains(&h));
+            assert!(!scene.objects.is_empty() && scene.objects.len() <= 13);
+            for o in &scene.objects {
+                let b = o.bbox();
+                assert!(
+                    b.x0 >= 16 && b.y0 >= 16 && b.x1 + 16 <= w && b.y1 + 16 <= h,
+                    "seed {seed}: {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn scene_seeds_differ_by_index_and_base() {
+        let seeds: std::collections::BTreeSet<u64> = (0..3)
+            .flat_map(|base| (0..100).map(move |i| scene_seed(base, i)))
+            .collect();
+        assert_eq!(seeds.len(), 300);
+    }
+
+    #[test]
+    fn union_mask_covers_exactly_the_targets() {
+        let scene = generate(5);
+        let ids = [0, 1];
+        let union = scene.union_mask(&ids);
+        let expected: u64 = ids.iter().map(|&i| scene.objects[i].area()).sum();
+        let nested_overlap: u64 = ids
+            .iter()
+            .flat_map(|&i| scene.children(i))
+            .filter(|c| ids.contains(c))
+            .map(|c| scene.objects[c].area())
+            .sum();
+        assert_eq!(union.area(), expected - nested_overlap);
+        assert_eq!(scene.union_mask(&[999]).area(), 0);
     }
 }
