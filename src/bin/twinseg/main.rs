@@ -7,7 +7,11 @@ mod scenes;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "twinseg", version, about = "Reasoning segmentation with SAM and a Digital Twin")]
+#[command(
+    name = "twinseg",
+    version,
+    about = "Reasoning segmentation with SAM and a Digital Twin"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
