@@ -235,6 +235,61 @@ fn reference_in(scene: &Scene, text: &str) -> Option<usize> {
         .map(|o| o.id)
 }
 
+/// Whether a colour or shape query's wording describes `o`, by an
+/// independent reading of the generator's vocabulary.
+fn described_by(text: &str, o: &SceneObject) -> bool {
+    let words: String = text
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let padded = format!(" {words} ");
+    let has = |phrase: &str| padded.contains(&format!(" {phrase} "));
+    let colour_words: [(&str, &[&str]); 11] = [
+        ("red", &["red", "tomato", "fire engine"]),
+        ("orange", &["orange", "pumpkin", "carrot"]),
+        ("yellow", &["yellow", "banana", "lemon"]),
+        ("green", &["green", "grass", "leaf"]),
+        ("cyan", &["cyan", "turquoise", "teal", "lagoon"]),
+        ("blue", &["blue", "sky on a clear day", "sapphire"]),
+        ("purple", &["purple", "violet", "grape", "lavender"]),
+        ("pink", &["pink", "flamingo", "bubble gum"]),
+        ("brown", &["brown", "chocolate", "tree trunk"]),
+        ("black", &["black", "coal", "night sky"]),
+        ("grey", &["grey", "gray", "elephant", "rain cloud"]),
+    ];
+    let warm = ["red", "orange", "yellow"].contains(&o.colour.as_str());
+    if has("warm") || has("cool") {
+        return warm == has("warm");
+    }
+    if let Some((colour, _)) = colour_words
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| has(w)))
+    {
+        return o.colour == *colour;
+    }
+    use ShapeKind::*;
+    let shapes: &[ShapeKind] = if has("three") {
+        &[Triangle]
+    } else if has("four") {
+        &[Square, Rectangle]
+    } else if has("six") {
+        &[Hexagon]
+    } else if has("five") {
+        &[Star]
+    } else if has("roll") {
+        &[Circle]
+    } else if has("round") || has("no corners") || has("curved") {
+        &[Circle, Ellipse]
+    } else if has("corners") || has("straight") {
+        &[Square, Rectangle, Triangle, Star, Hexagon]
+    } else if has("elongated") || has("longer") || has("stretched") {
+        &[Rectangle, Ellipse]
+    } else {
+        return has(o.shape.name()) || has(&o.shape.plural());
+    };
+    shapes.contains(&o.shape)
+}
+
 fn check_query(scene: &Scene, q: &scenes::SceneQuery) {
     let text = &q.text[0];
     let tops = top_level(scene);
@@ -242,15 +297,18 @@ fn check_query(scene: &Scene, q: &scenes::SceneQuery) {
     let cy = |id: usize| scene.objects[id].centre.1;
     let t = q.targets[0];
     match q.kind {
-        QueryKind::Colour => {
-            let c = &scene.objects[t].colour;
-            assert!(text.contains(c.as_str()));
-            assert_eq!(scene.objects.iter().filter(|o| &o.colour == c).count(), 1);
-        }
-        QueryKind::Shape => {
-            let s = scene.objects[t].shape;
-            assert!(text.contains(s.name()));
-            assert_eq!(scene.objects.iter().filter(|o| o.shape == s).count(), 1);
+        QueryKind::Colour | QueryKind::Shape | QueryKind::Plural => {
+            let targets: BTreeSet<usize> = q.targets.iter().copied().collect();
+            for phrasing in &q.text {
+                let expected: BTreeSet<usize> = scene
+                    .objects
+                    .iter()
+                    .filter(|o| described_by(phrasing, o))
+                    .map(|o| o.id)
+                    .collect();
+                assert_eq!(targets, expected, "{phrasing}");
+            }
+            assert_eq!(q.kind == QueryKind::Plural, targets.len() >= 2, "{text}");
         }
         QueryKind::Superlative => {
             let areas: Vec<u64> = scene.objects.iter().map(SceneObject::area).collect();
@@ -388,7 +446,7 @@ fn check_query(scene: &Scene, q: &scenes::SceneQuery) {
                 );
             }
         }
-        QueryKind::Plural | QueryKind::Counting => assert!(q.targets.len() >= 2, "{text}"),
+        QueryKind::Counting => assert!(q.targets.len() >= 2, "{text}"),
         QueryKind::ColourShape | QueryKind::Comparative => {}
     }
 }

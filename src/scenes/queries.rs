@@ -16,6 +16,14 @@
 //!   nested ones included; "between X and Y" is the one object whose centroid
 //!   lies near the middle part of the segment joining X's and Y's centroids
 //!   while every other object is clearly off it.
+//! - Colour words: "turquoise"/"teal" name cyan, "violet" purple, "gray"
+//!   grey; warm colours are red, orange and yellow, cool ones blue, cyan and
+//!   green (family queries are only asked when every object is one or the
+//!   other). Things known for their colour name one palette colour each.
+//! - Shape properties: circles and ellipses are round (no corners), the rest
+//!   have corners; triangles have three sides, squares and rectangles four,
+//!   hexagons six; stars have five points; only circles roll (asked only when
+//!   no ellipse is present); rectangles and ellipses are elongated.
 //! - Negation ("everything that is not red") targets every object of another
 //!   colour; it is only asked when no excluded object sits inside a target,
 //!   so the answer never contains excluded pixels.
@@ -135,7 +143,9 @@ pub fn queries(scene: &Scene) -> Vec<SceneQuery> {
     let facts = Facts::new(scene);
     let mut out = Vec::new();
     colour_queries(&facts, &mut out);
+    colour_word_queries(&facts, &mut out);
     shape_queries(&facts, &mut out);
+    shape_property_queries(&facts, &mut out);
     colour_shape_queries(&facts, &mut out);
     superlative_queries(&facts, &mut out);
     comparative_queries(&facts, &mut out);
@@ -851,4 +861,247 @@ fn object_between(f: &Facts, a: usize, b: usize) -> Option<usize> {
             !(-0.05..=1.05).contains(&t) || off >= 0.5
         });
     clear.then_some(*winner)
+}
+
+/// Things known for one palette colour.
+const COLOUR_THINGS: [(&str, [&str; 2]); 11] = [
+    ("red", ["a tomato", "a fire engine"]),
+    ("orange", ["a pumpkin", "a carrot"]),
+    ("yellow", ["a banana", "a lemon"]),
+    ("green", ["grass", "a leaf"]),
+    ("cyan", ["a tropical lagoon", "turquoise stone"]),
+    ("blue", ["the sky on a clear day", "a sapphire"]),
+    ("purple", ["a grape", "lavender"]),
+    ("pink", ["a flamingo", "bubble gum"]),
+    ("brown", ["chocolate", "a tree trunk"]),
+    ("black", ["coal", "the night sky"]),
+    ("grey", ["an elephant", "a rain cloud"]),
+];
+
+/// Other words for palette colours.
+const COLOUR_SYNONYMS: [(&str, &str); 4] = [
+    ("cyan", "turquoise"),
+    ("cyan", "teal"),
+    ("purple", "violet"),
+    ("grey", "gray"),
+];
+
+const WARM: [&str; 3] = ["red", "orange", "yellow"];
+const COOL: [&str; 3] = ["blue", "cyan", "green"];
+
+/// A query of `single` kind for one target, or a [`QueryKind::Plural`] one.
+fn singular_or_plural(
+    single: QueryKind,
+    targets: Vec<usize>,
+    one: Vec<String>,
+    many: Vec<String>,
+) -> SceneQuery {
+    if targets.len() == 1 {
+        query(single, targets, one)
+    } else {
+        query(QueryKind::Plural, targets, many)
+    }
+}
+
+fn colour_word_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for (colour, things) in COLOUR_THINGS {
+        let Some(ids) = f.by_colour.get(colour) else {
+            continue;
+        };
+        let [a, b] = things;
+        let one = vec![
+            format!("the object the colour of {a}"),
+            format!("the shape coloured like {b}"),
+            format!("which object has the colour of {a}?"),
+        ];
+        let many = vec![
+            format!("all the objects the colour of {a}"),
+            format!("every shape coloured like {b}"),
+            format!("the things that have the colour of {a}"),
+        ];
+        out.push(singular_or_plural(
+            QueryKind::Colour,
+            ids.clone(),
+            one,
+            many,
+        ));
+    }
+    for (colour, word) in COLOUR_SYNONYMS {
+        let Some(ids) = f.by_colour.get(colour) else {
+            continue;
+        };
+        let one = vec![
+            format!("the {word} object"),
+            format!("the {word} shape"),
+            format!("find the {word} one"),
+        ];
+        let many = vec![
+            format!("all the {word} objects"),
+            format!("every {word} shape"),
+            format!("all {word} things"),
+        ];
+        out.push(singular_or_plural(
+            QueryKind::Colour,
+            ids.clone(),
+            one,
+            many,
+        ));
+    }
+    let all_tempered = f
+        .objects
+        .iter()
+        .all(|o| WARM.contains(&o.colour.as_str()) || COOL.contains(&o.colour.as_str()));
+    if !all_tempered {
+        return;
+    }
+    for (family, colours) in [("warm", WARM), ("cool", COOL)] {
+        let ids: Vec<usize> = f
+            .objects
+            .iter()
+            .filter(|o| colours.contains(&o.colour.as_str()))
+            .map(|o| o.id)
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let one = vec![
+            format!("the object with a {family} colour"),
+            format!("the {family}-coloured shape"),
+            format!("which object is in a {family} colour?"),
+        ];
+        let many = vec![
+            format!("all the {family}-coloured objects"),
+            format!("every shape with a {family} colour"),
+            format!("the objects in {family} colours"),
+        ];
+        out.push(singular_or_plural(QueryKind::Colour, ids, one, many));
+    }
+}
+
+fn shape_property_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    use ShapeKind::{Circle, Ellipse, Hexagon, Rectangle, Square, Star, Triangle};
+    let has_ellipse = f.by_shape.contains_key(&Ellipse);
+    let properties: [(&[ShapeKind], [&str; 3], [&str; 3]); 8] = [
+        (
+            &[Circle, Ellipse],
+            [
+                "the round object",
+                "the shape with no corners",
+                "the object with a curved outline",
+            ],
+            [
+                "all the round objects",
+                "the shapes with no corners",
+                "every object with a curved outline",
+            ],
+        ),
+        (
+            &[Square, Rectangle, Triangle, Star, Hexagon],
+            [
+                "the object with corners",
+                "the shape that has corners",
+                "the one with straight edges",
+            ],
+            [
+                "all the objects with corners",
+                "every shape that has corners",
+                "the objects with straight edges",
+            ],
+        ),
+        (
+            &[Triangle],
+            [
+                "the shape with three sides",
+                "the three-cornered object",
+                "the object with three corners",
+            ],
+            [
+                "all the shapes with three sides",
+                "every three-cornered object",
+                "the objects with three corners",
+            ],
+        ),
+        (
+            &[Square, Rectangle],
+            [
+                "the shape with four sides",
+                "the four-cornered object",
+                "the object with four corners",
+            ],
+            [
+                "all the shapes with four sides",
+                "every four-cornered object",
+                "the objects with four corners",
+            ],
+        ),
+        (
+            &[Hexagon],
+            [
+                "the shape with six sides",
+                "the six-cornered object",
+                "the object with six corners",
+            ],
+            [
+                "all the shapes with six sides",
+                "every six-cornered object",
+                "the objects with six corners",
+            ],
+        ),
+        (
+            &[Star],
+            [
+                "the five-pointed shape",
+                "the object with five points",
+                "the pointy shape with five tips",
+            ],
+            [
+                "all the five-pointed shapes",
+                "every object with five points",
+                "the shapes with five tips",
+            ],
+        ),
+        (
+            if has_ellipse { &[] } else { &[Circle] },
+            [
+                "the object that would roll",
+                "the shape that could roll like a wheel",
+                "which object would roll away?",
+            ],
+            [
+                "all the objects that would roll",
+                "every shape that could roll like a wheel",
+                "the objects that would roll away",
+            ],
+        ),
+        (
+            &[Rectangle, Ellipse],
+            [
+                "the elongated object",
+                "the shape that is longer than it is wide",
+                "the stretched-out one",
+            ],
+            [
+                "all the elongated objects",
+                "every shape that is longer than it is wide",
+                "the stretched-out ones",
+            ],
+        ),
+    ];
+    for (shapes, one, many) in properties {
+        let ids: Vec<usize> = f
+            .objects
+            .iter()
+            .filter(|o| shapes.contains(&o.shape))
+            .map(|o| o.id)
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        out.push(singular_or_plural(
+            QueryKind::Shape,
+            ids,
+            one.map(String::from).to_vec(),
+            many.map(String::from).to_vec(),
+        ));
+    }
 }
