@@ -8,6 +8,9 @@
 //! - Position extremes ("left-most") and ordinals ("second from the left")
 //!   rank top-level objects only: a nested shape shares its host's place.
 //! - Sizes compare mask areas over all objects, nested ones included.
+//! - Extremes and superlatives within a group ("the left-most red object",
+//!   "the biggest circle") rank that group's members the same way; group
+//!   extremes are only asked when no member is nested.
 //! - Directional relations ("left of X") take every object, nested or not,
 //!   that lies wholly on that side of X's box; other objects must be clearly
 //!   not on that side (box overlapping X's extent and centroid beyond X's).
@@ -148,8 +151,10 @@ pub fn queries(scene: &Scene) -> Vec<SceneQuery> {
     shape_property_queries(&facts, &mut out);
     colour_shape_queries(&facts, &mut out);
     superlative_queries(&facts, &mut out);
+    group_superlative_queries(&facts, &mut out);
     comparative_queries(&facts, &mut out);
     extreme_queries(&facts, &mut out);
+    group_extreme_queries(&facts, &mut out);
     centre_and_corner_queries(&facts, &mut out);
     ordinal_queries(&facts, &mut out);
     relation_queries(&facts, &mut out);
@@ -424,7 +429,12 @@ fn comparative_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
 /// Top-level objects ordered along `dir`, when the order is unambiguous at
 /// `rank` (clear centroid gaps, and the box edges put the same object there).
 fn ranked_at(f: &Facts, dir: Direction, rank: usize) -> Option<usize> {
-    let mut by_centre = f.top_level();
+    ranked_among(f, f.top_level(), dir, rank)
+}
+
+/// [`ranked_at`] over the given candidates only.
+fn ranked_among(f: &Facts, candidates: Vec<usize>, dir: Direction, rank: usize) -> Option<usize> {
+    let mut by_centre = candidates;
     by_centre.sort_by(|&a, &b| f.project(a, dir).c.total_cmp(&f.project(b, dir).c));
     let mut by_edge = by_centre.clone();
     by_edge.sort_by(|&a, &b| f.project(a, dir).lo.total_cmp(&f.project(b, dir).lo));
@@ -1103,5 +1113,74 @@ fn shape_property_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
             one.map(String::from).to_vec(),
             many.map(String::from).to_vec(),
         ));
+    }
+}
+
+/// The colour groups ("red object", "red objects") and shape groups
+/// ("circle", "circles") with at least `min` members.
+fn groups<'f>(f: &'f Facts, min: usize) -> Vec<(String, String, &'f Vec<usize>)> {
+    let colours = f
+        .by_colour
+        .iter()
+        .map(|(c, ids)| (format!("{c} object"), format!("{c} objects"), ids));
+    let shapes = f
+        .by_shape
+        .iter()
+        .map(|(s, ids)| (s.name().to_string(), s.plural(), ids));
+    colours
+        .chain(shapes)
+        .filter(|(_, _, ids)| ids.len() >= min)
+        .collect()
+}
+
+fn group_extreme_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for (singular, plural, ids) in groups(f, 2) {
+        if ids.iter().any(|&id| f.objects[id].parent.is_some()) {
+            continue;
+        }
+        for dir in Direction::ALL {
+            let Some(id) = ranked_among(f, ids.clone(), dir, 0) else {
+                continue;
+            };
+            let (most, side) = match dir {
+                Direction::Left => ("left-most", "the left"),
+                Direction::Right => ("right-most", "the right"),
+                Direction::Top => ("top-most", "the top"),
+                Direction::Bottom => ("bottom-most", "the bottom"),
+            };
+            let text = vec![
+                format!("the {most} {singular}"),
+                format!("the {singular} furthest to {side}"),
+                format!("of the {plural}, the one nearest {side}"),
+            ];
+            out.push(query(QueryKind::Extreme, vec![id], text));
+        }
+    }
+}
+
+fn group_superlative_queries(f: &Facts, out: &mut Vec<SceneQuery>) {
+    for (singular, plural, ids) in groups(f, 3) {
+        let mut by_area = ids.clone();
+        by_area.sort_by_key(|&i| std::cmp::Reverse(f.areas[i]));
+        if let [first, second, ..] = by_area.as_slice() {
+            if clearly_bigger(f.areas[*first], f.areas[*second]) {
+                let text = vec![
+                    format!("the biggest {singular}"),
+                    format!("the largest of the {plural}"),
+                    format!("of all the {plural}, the one that takes up the most space"),
+                ];
+                out.push(query(QueryKind::Superlative, vec![*first], text));
+            }
+        }
+        if let [.., second_last, last] = by_area.as_slice() {
+            if clearly_bigger(f.areas[*second_last], f.areas[*last]) {
+                let text = vec![
+                    format!("the smallest {singular}"),
+                    format!("the tiniest of the {plural}"),
+                    format!("of all the {plural}, the one that takes up the least space"),
+                ];
+                out.push(query(QueryKind::Superlative, vec![*last], text));
+            }
+        }
     }
 }
