@@ -29,6 +29,44 @@ pub enum ToWorker {
         /// The file name, for messages only.
         name: String,
     },
+    /// Switch to another model. The current image, if any, is encoded again
+    /// with it. No payload.
+    LoadModel {
+        /// Counts up with each request; reports about older requests are stale.
+        request_id: u32,
+        /// Which model to load.
+        model: ModelChoice,
+    },
+}
+
+/// Which SAM model the worker runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelChoice {
+    /// The project's own small test model, built into the worker.
+    Builtin,
+    /// An encoder/decoder pair of ONNX files at these addresses (any export
+    /// that keeps the SAM contract). Downloads are kept in the browser's
+    /// Cache API under [`MODEL_CACHE`] and reused on the next visit.
+    Url {
+        /// Address of the encoder ONNX file.
+        encoder: String,
+        /// Address of the decoder ONNX file.
+        decoder: String,
+    },
+}
+
+/// Name of the browser cache (Cache API) that keeps downloaded models.
+pub const MODEL_CACHE: &str = "twinseg-models-v1";
+
+/// Which of the model's two files a download report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelPart {
+    /// The image encoder.
+    Encoder,
+    /// The mask decoder.
+    Decoder,
 }
 
 /// Reports from the worker to the page.
@@ -62,6 +100,35 @@ pub enum FromWorker {
         image_id: u32,
         /// How long each stage took.
         timings: Timings,
+    },
+    /// Bytes of a model file arrived. No payload.
+    ModelProgress {
+        /// The load request this is for.
+        request_id: u32,
+        /// Which file.
+        part: ModelPart,
+        /// Bytes received so far.
+        loaded: u64,
+        /// The file's size, when the server said it.
+        total: Option<u64>,
+    },
+    /// A model is loaded and in use. No payload.
+    ModelLoaded {
+        /// The load request this answers.
+        request_id: u32,
+        /// The model now in use.
+        model: ModelChoice,
+        /// Whether both files came from the browser's cache (no download).
+        from_cache: bool,
+        /// Time from the request to a model ready to run, in milliseconds.
+        load_ms: f64,
+    },
+    /// A model could not be loaded; the previous one stays in use. No payload.
+    ModelFailed {
+        /// The load request this answers.
+        request_id: u32,
+        /// One readable sentence that says what went wrong.
+        message: String,
     },
     /// Work on an image failed; the message is meant for the person. No payload.
     Failed {
@@ -220,6 +287,20 @@ mod tests {
         };
         let json = request.to_json().unwrap();
         assert_eq!(ToWorker::from_json(&json).unwrap(), request);
+        for model in [
+            ModelChoice::Builtin,
+            ModelChoice::Url {
+                encoder: "https://example.org/enc.onnx".into(),
+                decoder: "models/dec.onnx".into(),
+            },
+        ] {
+            let request = ToWorker::LoadModel {
+                request_id: 2,
+                model,
+            };
+            let json = request.to_json().unwrap();
+            assert_eq!(ToWorker::from_json(&json).unwrap(), request);
+        }
     }
 
     #[test]
@@ -249,7 +330,28 @@ mod tests {
                 message: "not an image".into(),
             },
         ];
-        for report in reports {
+        let model_reports = [
+            FromWorker::ModelProgress {
+                request_id: 4,
+                part: ModelPart::Decoder,
+                loaded: 1 << 20,
+                total: None,
+            },
+            FromWorker::ModelLoaded {
+                request_id: 4,
+                model: ModelChoice::Url {
+                    encoder: "http://127.0.0.1:1/e.onnx".into(),
+                    decoder: "http://127.0.0.1:1/d.onnx".into(),
+                },
+                from_cache: true,
+                load_ms: 12.0,
+            },
+            FromWorker::ModelFailed {
+                request_id: 5,
+                message: "no".into(),
+            },
+        ];
+        for report in reports.into_iter().chain(model_reports) {
             let json = report.to_json().unwrap();
             assert_eq!(FromWorker::from_json(&json).unwrap(), report);
         }

@@ -10,6 +10,13 @@ import { launchBrowser, openPage } from './support/browser.mjs';
 import { encodePng, sceneColourAt } from './support/png.mjs';
 import { DIST, serveDist } from './support/server.mjs';
 
+const MODELS = new URL('../../models/', import.meta.url).pathname;
+const TEST_MODEL_FILES = {
+  '/test-models/encoder.onnx': `${MODELS}twinseg_test_encoder.onnx`,
+  '/test-models/decoder.onnx': `${MODELS}twinseg_test_decoder.onnx`,
+  '/test-models/not-a-model.onnx': `${MODELS}README.md`,
+};
+
 const WORK_TIMEOUT = 240_000;
 
 const BACKGROUND = [40, 160, 90];
@@ -130,7 +137,7 @@ describe('twinseg page', { timeout: 20 * 60_000 }, () => {
 
   before(async () => {
     assert.ok(existsSync(`${DIST}/index.html`), `no built app in ${DIST}: run \`trunk build --release --offline\` first`);
-    server = await serveDist();
+    server = await serveDist({ files: TEST_MODEL_FILES });
     browser = await launchBrowser();
   });
 
@@ -264,8 +271,80 @@ describe('twinseg page', { timeout: 20 * 60_000 }, () => {
     await page.close();
   });
 
+  test('a model given by address is downloaded with progress, encodes the image again, and comes from the cache next visit', async () => {
+    const modelRequests = () => server.requests.filter((path) => /^\/test-models\/(en|de)coder\.onnx$/.test(path)).length;
+    const loadModel = async (page, encoder, decoder) => {
+      await page.click('.model-panel summary');
+      await page.fill('#encoder-url', encoder);
+      await page.fill('#decoder-url', decoder);
+      await page.click('.model-form button[type="submit"]');
+    };
+    const { page, errors } = await openPage(browser.context, server.url);
+    await waitForWorker(page);
+    await page.setInputFiles('#image-file', { name: 'scene.png', mimeType: 'image/png', buffer: scenePng() });
+    await waitForStage(page, 'done');
+    await page.evaluate(() => {
+      const panel = document.querySelector('.model-panel');
+      window.__modelTexts = [];
+      new MutationObserver(() => {
+        window.__modelTexts.push(panel.querySelector('.model-state').textContent);
+        if (panel.querySelector('.model-progress')) window.__sawModelProgress = true;
+      }).observe(panel, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    const before = modelRequests();
+
+    await loadModel(page, 'test-models/encoder.onnx', 'test-models/decoder.onnx');
+    await page.waitForSelector('.model-state[data-model-state="ready"]', { timeout: WORK_TIMEOUT });
+    assert.match(await page.textContent('.model-state'), /downloaded/);
+    assert.match(await page.textContent('.model-panel summary'), /Model: encoder/);
+    assert.equal(modelRequests() - before, 2, 'both files downloaded once');
+    const texts = await page.evaluate(() => window.__modelTexts);
+    assert.ok(texts.some((text) => /Getting the (encoder|decoder): \d+ KB of \d+ KB/.test(text)), `progress shown: ${texts}`);
+    assert.equal(await page.evaluate(() => window.__sawModelProgress), true, 'a progress bar was shown');
+    await page.waitForFunction(() => [...document.querySelectorAll('.timing dt')].map((dt) => dt.textContent).join() === 'Encoded,Total');
+    await waitForStage(page, 'done');
+    await assertCanvasShowsScene(page);
+    assert.deepEqual(errors, []);
+
+    await page.reload();
+    await waitForWorker(page);
+    await loadModel(page, 'test-models/encoder.onnx', 'test-models/decoder.onnx');
+    await page.waitForSelector('.model-state[data-model-state="ready"]', { timeout: WORK_TIMEOUT });
+    assert.match(await page.textContent('.model-state'), /from this browser's cache/);
+    assert.equal(modelRequests() - before, 2, 'nothing downloaded on the second visit');
+
+    await page.click('text=Forget downloaded models');
+    await page.waitForSelector('.model-note:has-text("forgotten")');
+    await page.click('.model-form button[type="submit"]');
+    await page.waitForSelector('.model-state[data-model-state="ready"]:has-text("downloaded")', { timeout: WORK_TIMEOUT });
+    assert.equal(modelRequests() - before, 4, 'downloaded again after forgetting');
+    await page.close();
+  });
+
+  test('a model that is missing or not ONNX gets a readable error and the previous model stays', async () => {
+    const { page } = await openPage(browser.context, server.url);
+    await waitForWorker(page);
+    await page.click('.model-panel summary');
+    await page.fill('#encoder-url', 'test-models/missing.onnx');
+    await page.fill('#decoder-url', 'test-models/decoder.onnx');
+    await page.click('.model-form button[type="submit"]');
+    await page.waitForSelector('.model-state[data-model-state="failed"]', { timeout: WORK_TIMEOUT });
+    assert.match(await page.textContent('[role="alert"]'), /encoder model could not be downloaded from test-models\/missing\.onnx: the server answered 404/);
+    assert.match(await page.textContent('.model-state'), /still using the built-in test model/);
+
+    await page.fill('#encoder-url', 'test-models/not-a-model.onnx');
+    await page.click('.model-form button[type="submit"]');
+    await page.waitForSelector('.model-state[data-model-state="failed"]', { timeout: WORK_TIMEOUT });
+    assert.match(await page.textContent('[role="alert"]'), /cannot be used: .*not a valid ONNX file/);
+
+    await page.setInputFiles('#image-file', { name: 'scene.png', mimeType: 'image/png', buffer: scenePng() });
+    await waitForStage(page, 'done');
+    await page.close();
+  });
+
   test('the file picker is reachable with the keyboard and labelled', async () => {
     const { page } = await openPage(browser.context, server.url);
+    await page.waitForSelector('#image-file', { state: 'attached' });
     await page.keyboard.press('Tab');
     const focused = await page.evaluate(() => ({
       id: document.activeElement.id,

@@ -7,12 +7,13 @@ use js_sys::{ArrayBuffer, Uint8ClampedArray};
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use twinseg::protocol::{rgba_len, FromWorker, Stage, Timings, ToWorker};
+use twinseg::protocol::{rgba_len, FromWorker, ModelChoice, ModelPart, Stage, Timings, ToWorker};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, KeyboardEvent};
 
 use crate::canvas::ImageCanvas;
+use crate::model::ModelPicker;
 use crate::picker::ImagePicker;
 use crate::status::{ErrorAlert, StatusPanel};
 use crate::worker::{describe, Report, WorkerClient};
@@ -57,6 +58,53 @@ impl ImageStatus {
     }
 }
 
+/// The model the worker runs, and any switch to another under way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelStatus {
+    /// The model that encodes images now.
+    pub in_use: ModelChoice,
+    /// A model being loaded to replace it.
+    pub requested: Option<ModelChoice>,
+    /// How the last load went.
+    pub state: ModelState,
+}
+
+impl Default for ModelStatus {
+    fn default() -> Self {
+        Self {
+            in_use: ModelChoice::Builtin,
+            requested: None,
+            state: ModelState::Ready {
+                from_cache: false,
+                load_ms: None,
+            },
+        }
+    }
+}
+
+/// Where a model load stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ModelState {
+    /// Downloading or preparing; `part` is the file bytes are arriving for.
+    Loading {
+        /// The file being downloaded, once bytes arrive.
+        part: Option<ModelPart>,
+        /// Bytes of that file so far.
+        loaded: u64,
+        /// Its size, when known.
+        total: Option<u64>,
+    },
+    /// In use.
+    Ready {
+        /// Whether it came from the browser's cache.
+        from_cache: bool,
+        /// How long loading took, when the person asked for it.
+        load_ms: Option<f64>,
+    },
+    /// The last load failed; the previous model stays in use.
+    Failed,
+}
+
 /// Decoded pixels, ready to draw.
 #[derive(Clone)]
 pub struct Picture {
@@ -81,7 +129,10 @@ pub struct AppState {
     pub error: RwSignal<Option<String>>,
     client: StoredValue<Option<Rc<WorkerClient>>, LocalStorage>,
     /// A request made before the worker was ready; sent when it is.
-    pending: StoredValue<Option<(ToWorker, ArrayBuffer)>, LocalStorage>,
+    pending: StoredValue<Vec<(ToWorker, Option<ArrayBuffer>)>, LocalStorage>,
+    /// The model in use and any load under way.
+    pub model: RwSignal<ModelStatus>,
+    last_model_request: StoredValue<u32>,
     last_id: StoredValue<u32>,
 }
 
@@ -93,7 +144,9 @@ impl AppState {
             picture: RwSignal::new_local(None),
             error: RwSignal::new(None),
             client: StoredValue::new_local(None),
-            pending: StoredValue::new_local(None),
+            pending: StoredValue::new_local(Vec::new()),
+            model: RwSignal::new(ModelStatus::default()),
+            last_model_request: StoredValue::new(0),
             last_id: StoredValue::new(0),
         }
     }
@@ -141,7 +194,9 @@ impl AppState {
             match JsFuture::from(file.array_buffer()).await {
                 Ok(buffer) if self.is_current(id) => {
                     let request = ToWorker::SetImage { image_id: id, name };
-                    self.send(id, request, buffer.unchecked_into());
+                    if let Err(message) = self.send(request, Some(buffer.unchecked_into())) {
+                        self.fail(id, Stage::Decoding, message);
+                    }
                 }
                 Ok(_) => {}
                 Err(error) => self.fail(
@@ -156,8 +211,6 @@ impl AppState {
         });
     }
 
-    /// Sends a request now, or keeps it until the worker is ready (a worker
-    /// drops messages that arrive before its wasm has loaded).
     /// Stops the work on the current image. tract cannot be interrupted, so
     /// the worker is ended and a fresh one started (it loads the model again).
     pub fn cancel(self) {
@@ -167,10 +220,14 @@ impl AppState {
         let id = self.last_id.get_value();
         self.update_current(id, |image| image.cancelled = true);
         self.last_id.set_value(id.wrapping_add(1));
-        self.pending.set_value(None);
+        self.pending.set_value(Vec::new());
         self.client.set_value(None);
         self.worker.set(WorkerState::Starting);
         self.start_worker();
+        let in_use = self.model.with_untracked(|status| status.in_use.clone());
+        if in_use != ModelChoice::Builtin {
+            self.load_model(in_use);
+        }
     }
 
     /// Escape stops the work if there is any, else dismisses the error.
@@ -182,25 +239,93 @@ impl AppState {
         }
     }
 
-    fn send(self, id: u32, request: ToWorker, payload: ArrayBuffer) {
+    /// Sends a request now, or keeps it until the worker is ready (a worker
+    /// drops messages that arrive before its wasm has loaded).
+    fn send(self, request: ToWorker, payload: Option<ArrayBuffer>) -> Result<(), String> {
         if self.worker.get_untracked() == WorkerState::Starting {
-            self.pending.set_value(Some((request, payload)));
-            return;
+            self.pending
+                .update_value(|pending| pending.push((request, payload)));
+            return Ok(());
         }
-        let sent = self.client.with_value(|client| match client {
-            Some(client) => client.send(&request, Some(payload)),
+        self.client.with_value(|client| match client {
+            Some(client) => client.send(&request, payload),
             None => Err("The worker is not running; reload the page.".into()),
-        });
-        if let Err(message) = sent {
-            self.fail(id, Stage::Decoding, message);
-        }
+        })
     }
 
     fn worker_ready(self) {
         self.worker.set(WorkerState::Ready);
-        if let Some((request, payload)) = self.pending.try_update_value(Option::take).flatten() {
-            let ToWorker::SetImage { image_id, .. } = request;
-            self.send(image_id, request, payload);
+        let pending = self
+            .pending
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        for (request, payload) in pending {
+            if let Err(message) = self.send(request, payload) {
+                self.error.set(Some(message));
+            }
+        }
+    }
+
+    /// Asks the worker to switch to `model`; the current image is encoded
+    /// again with it once it is loaded.
+    pub fn load_model(self, model: ModelChoice) {
+        let request_id = self.last_model_request.get_value().wrapping_add(1);
+        self.last_model_request.set_value(request_id);
+        self.error.set(None);
+        self.model.update(|status| {
+            status.requested = Some(model.clone());
+            status.state = ModelState::Loading {
+                part: None,
+                loaded: 0,
+                total: None,
+            };
+        });
+        if let Err(message) = self.send(ToWorker::LoadModel { request_id, model }, None) {
+            self.model_failed(message);
+        }
+    }
+
+    fn model_failed(self, message: String) {
+        self.model.update(|status| {
+            status.requested = None;
+            status.state = ModelState::Failed;
+        });
+        self.error.set(Some(message));
+    }
+
+    fn receive_model_report(self, report: FromWorker) {
+        let latest = self.last_model_request.get_value();
+        match report {
+            FromWorker::ModelProgress {
+                request_id,
+                part,
+                loaded,
+                total,
+            } if request_id == latest => self.model.update(|status| {
+                status.state = ModelState::Loading {
+                    part: Some(part),
+                    loaded,
+                    total,
+                }
+            }),
+            FromWorker::ModelLoaded {
+                request_id,
+                model,
+                from_cache,
+                load_ms,
+            } if request_id == latest => self.model.set(ModelStatus {
+                in_use: model,
+                requested: None,
+                state: ModelState::Ready {
+                    from_cache,
+                    load_ms: Some(load_ms),
+                },
+            }),
+            FromWorker::ModelFailed {
+                request_id,
+                message,
+            } if request_id == latest => self.model_failed(message),
+            _ => {}
         }
     }
 
@@ -251,6 +376,7 @@ impl AppState {
                 message,
             } => self.fail(image_id, stage, message),
             FromWorker::Decoded { .. } => {}
+            model_report => self.receive_model_report(model_report),
         }
     }
 
@@ -281,6 +407,7 @@ pub fn App() -> impl IntoView {
     state.start_worker();
     let on_file = Callback::new(move |file: File| state.open(file));
     let on_cancel = Callback::new(move |()| state.cancel());
+    let on_model = Callback::new(move |model: ModelChoice| state.load_model(model));
     let escape = window_event_listener(ev::keydown, move |event: KeyboardEvent| {
         if event.key() == "Escape" {
             state.escape();
@@ -298,6 +425,7 @@ pub fn App() -> impl IntoView {
             <ImagePicker on_file=on_file />
             <StatusPanel worker=state.worker image=state.image on_cancel=on_cancel />
             <ErrorAlert error=state.error />
+            <ModelPicker model=state.model on_load=on_model />
             <ImageCanvas picture=state.picture error=state.error />
         </main>
     }

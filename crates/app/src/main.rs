@@ -3,6 +3,7 @@
 
 mod app;
 mod canvas;
+mod model;
 mod picker;
 mod status;
 mod worker;

@@ -3,15 +3,17 @@
 //!
 //! trunk builds this binary with a loader shim (`worker_loader.js`); the page
 //! starts it with `new Worker("./worker_loader.js")`. `main` only wires the
-//! message handler; the work is in [`session`].
+//! message handler; the work is in [`session`] and [`models`].
 
 mod envelope;
+mod models;
 mod session;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use twinseg::protocol::FromWorker;
+use js_sys::ArrayBuffer;
+use twinseg::protocol::{FromWorker, ToWorker};
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
@@ -25,11 +27,30 @@ fn main() {
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| match envelope::receive(
             &event,
         ) {
-            Ok((request, payload)) => session.borrow_mut().handle(&port, request, payload),
+            Ok((request, payload)) => handle(&session, &port, request, payload),
             Err(message) => web_sys::console::error_1(&message.into()),
         })
     };
     scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
     port.post(&FromWorker::Ready, None);
+}
+
+fn handle(
+    session: &Rc<RefCell<session::Session>>,
+    port: &envelope::Port,
+    request: ToWorker,
+    payload: Option<ArrayBuffer>,
+) {
+    match request {
+        ToWorker::SetImage { image_id, name } => {
+            session
+                .borrow_mut()
+                .set_image(port, image_id, &name, payload);
+        }
+        ToWorker::LoadModel { request_id, model } => {
+            let load = models::load(session.clone(), port.clone(), request_id, model);
+            wasm_bindgen_futures::spawn_local(load);
+        }
+    }
 }

@@ -18,18 +18,26 @@ const TYPES = {
 
 export const DIST = resolve(new URL('../../../dist', import.meta.url).pathname);
 
-/** Starts the server; resolves to { url, close() }. */
-export async function serveDist({ root = DIST, isolated = true } = {}) {
+/**
+ * Starts the server; resolves to { url, requests, close() }. `files` maps
+ * extra URL paths to files on disk; `requests` lists every path asked for.
+ */
+export async function serveDist({ root = DIST, isolated = true, files = {} } = {}) {
+  const requests = [];
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
-    const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
-    if (file !== root && !file.startsWith(root + sep)) {
+    requests.push(path);
+    const file = files[path] ?? normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
+    if (!files[path] && file !== root && !file.startsWith(root + sep)) {
       response.writeHead(403).end();
       return;
     }
     try {
       const body = await readFile(file);
-      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' };
+      const headers = {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'content-length': body.length,
+      };
       if (isolated) {
         headers['cross-origin-opener-policy'] = 'same-origin';
         headers['cross-origin-embedder-policy'] = 'require-corp';
@@ -43,6 +51,7 @@ export async function serveDist({ root = DIST, isolated = true } = {}) {
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}/`,
+    requests,
     close: () => new Promise((done) => server.close(done)),
   };
 }
