@@ -463,11 +463,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Sample>, DatasetError> {
 
 /// Reads one sample from its annotation path; the image is found next to it.
 pub fn load_sample(json_path: &Path) -> Result<Sample, DatasetError> {
-    let text = fs::read_to_string(json_path).map_err(|source| DatasetError::Io {
+    let bytes = fs::read(json_path).map_err(|source| DatasetError::Io {
         path: json_path.to_path_buf(),
         source,
     })?;
-    let annotation = Annotation::parse(json_path, &text)?;
+    let annotation = Annotation::parse(json_path, &decode_text(bytes))?;
     let image_path = find_image(json_path)?;
     let (width, height) = oriented_size(&image_path)?;
     let name = json_path
@@ -482,6 +482,27 @@ pub fn load_sample(json_path: &Path) -> Result<Sample, DatasetError> {
         height,
         annotation,
     })
+}
+
+/// UTF-8 text, or (as LISA's reader falls back to cp1252) each byte read as
+/// the Windows-1252 character it stands for.
+fn decode_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|e| e.into_bytes().iter().map(|&b| windows_1252(b)).collect())
+}
+
+fn windows_1252(byte: u8) -> char {
+    const HIGH: [char; 32] = [
+        '\u{20AC}', '\u{81}', '\u{201A}', '\u{192}', '\u{201E}', '\u{2026}', '\u{2020}',
+        '\u{2021}', '\u{2C6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8D}', '\u{17D}',
+        '\u{8F}', '\u{90}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}',
+        '\u{2014}', '\u{2DC}', '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}', '\u{17E}',
+        '\u{178}',
+    ];
+    match byte {
+        0x80..=0x9F => HIGH[usize::from(byte - 0x80)],
+        _ => char::from(byte),
+    }
 }
 
 fn find_image(json_path: &Path) -> Result<PathBuf, DatasetError> {
@@ -735,6 +756,16 @@ mod tests {
         assert_eq!(gt.ignore.area(), 4);
         assert!(gt.ignore.get(3, 3) && !gt.target.get(3, 3));
         assert_eq!(gt.target.intersection_area(&gt.ignore), 0);
+    }
+
+    #[test]
+    fn cp1252_annotations_decode_like_lisas_fallback() {
+        let mut bytes = br#"{"text": ["the man"#.to_vec();
+        bytes.extend([0x92, b's', 0x20, 0xE9]);
+        bytes.extend(br#" hat"], "shapes": []}"#);
+        let a = parse(&decode_text(bytes)).expect("cp1252 text");
+        assert_eq!(a.text, vec!["the man\u{2019}s \u{e9} hat"]);
+        assert_eq!(decode_text("caf\u{e9}".as_bytes().to_vec()), "caf\u{e9}");
     }
 
     #[test]
