@@ -16,6 +16,8 @@ pub mod mask;
 pub mod palette;
 pub mod prepare;
 pub mod protocol;
+pub mod reason;
+pub mod compose;
 pub mod scenes;
 pub mod twin;
 
