@@ -521,6 +521,7 @@ struct Reader {
     inclusive: bool,
     comparative: bool,
     simile: bool,
+    previous_word: String,
     towards: Option<(bool, Degree)>,
     places: Vec<Side>,
     places_negated: bool,
@@ -539,6 +540,11 @@ fn attributes(tokens: &[Token]) -> Phrase {
 
 impl Reader {
     fn read(&mut self, token: &Token, next: Option<&Token>) {
+        self.read_sense(token, next);
+        self.previous_word.clone_from(&token.word);
+    }
+
+    fn read_sense(&mut self, token: &Token, next: Option<&Token>) {
         let Some(sense) = token.sense.clone() else {
             self.phrase.unknown.push(token.lemma.base.clone());
             return;
@@ -562,7 +568,7 @@ impl Reader {
             | Sense::Or => {}
             Sense::From | Sense::Than | Sense::Same | Sense::Rel(_) | Sense::Except => {}
             Sense::Not => self.negate = true,
-            Sense::Like => self.simile = true,
+            Sense::Like => self.simile = self.previous_word != "shaped",
             Sense::Cornered => self.condition(Test::Corners(Cmp::AtLeast, 1)),
             Sense::Pointy if self.number.is_some() && token.word.starts_with("point") => {
                 self.counted_noun(&Sense::Vertex, token)
