@@ -9,15 +9,18 @@
 //! The stages that run the SAM model through tract sit behind the `inference`
 //! feature so that the web page's own wasm stays free of tract.
 
+pub mod compose;
 pub mod dataset;
 pub mod eval;
+pub mod export;
+pub mod hierarchy;
 pub mod image_io;
 pub mod mask;
 pub mod palette;
 pub mod prepare;
+pub mod proposals;
 pub mod protocol;
 pub mod reason;
-pub mod compose;
 pub mod scenes;
 pub mod twin;
 

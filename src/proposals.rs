@@ -10,10 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::mask::{Mask, PixelBox};
 
+mod clean;
+#[cfg(feature = "inference")]
+mod filter;
 #[cfg(feature = "inference")]
 mod generate;
 mod grid;
 
+pub use clean::remove_small_regions;
 #[cfg(feature = "inference")]
 pub use generate::{run, run_image, ProposalError};
 pub use grid::{crop_boxes, point_grid};

@@ -415,3 +415,72 @@ fn real_twins_validate_against_the_committed_schema() {
         "the schema must reject another version"
     );
 }
+
+/// The whole perception pipeline with the project's own test model: the
+/// twin built from the model's proposals names the scene's objects right.
+#[cfg(feature = "inference")]
+#[test]
+fn twins_through_the_test_model_name_the_scene_objects() {
+    use twinseg::hierarchy::{self, HierarchySettings};
+    use twinseg::model::SamModel;
+    use twinseg::proposals::{self, Control, ProposalSettings};
+
+    let model = SamModel::builtin().unwrap();
+    let settings = ProposalSettings {
+        points_per_side: 16,
+        ..ProposalSettings::default()
+    };
+    let (mut total, mut right, mut nested) = (0, 0, 0);
+    let mut misses = Vec::new();
+    for seed in 0..10 {
+        let scene = scenes::generate(scenes::scene_seed(11, seed));
+        let embedding = model.embed(&scene.image).unwrap();
+        let set = proposals::run(&model, &embedding, &settings, |_| Control::Continue).unwrap();
+        let segments = hierarchy::build(set.proposals, &HierarchySettings::default());
+        let twin = twin::build(&scene.image, &TwinInput::from_segments(&segments));
+        twin.validate().unwrap();
+        let object_of = |mask: &twinseg::mask::Mask| {
+            twin.objects
+                .iter()
+                .max_by(|a, b| {
+                    let iou = |o: &twin::TwinObject| segments[o.segment as usize].mask.iou(mask);
+                    iou(a).total_cmp(&iou(b))
+                })
+                .unwrap()
+        };
+        for truth in &scene.objects {
+            let o = object_of(&truth.mask);
+            total += 1;
+            let colour = o.colours.first().map(|c| c.name.as_str());
+            let shape = o.shape.word.map(|w| w.word());
+            if colour == Some(truth.colour.as_str()) && shape == Some(truth.shape.name()) {
+                right += 1;
+            } else {
+                misses.push(format!(
+                    "scene {seed} #{}: {colour:?} {shape:?} want {} {}",
+                    truth.id, truth.colour, truth.shape
+                ));
+            }
+            if let Some(host) = truth.parent {
+                let host_id = object_of(&scene.objects[host].mask).id;
+                let mut chain = Vec::new();
+                let mut current = o.parent;
+                while let Some(p) = current {
+                    chain.push(p);
+                    current = twin.object(p).and_then(|x| x.parent);
+                }
+                assert!(
+                    chain.contains(&host_id),
+                    "scene {seed}: object {} not under its host",
+                    truth.id
+                );
+                nested += 1;
+            }
+        }
+    }
+    eprintln!("through the model: {right}/{total} objects with the right colour and shape, {nested} nested");
+    assert!(
+        total >= 20 && right * 100 >= total * 90,
+        "{right}/{total}: {misses:#?}"
+    );
+}

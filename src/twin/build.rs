@@ -7,6 +7,7 @@ use super::{
     relations, shape, ColourShare, DigitalTwin, ImageSize, Level, Position, TwinObject, FRAME,
     VERSION,
 };
+use crate::hierarchy::Segment;
 use crate::mask::{Mask, PixelBox};
 use crate::palette::PALETTE;
 
@@ -25,6 +26,26 @@ pub struct TwinInput {
     pub stability_score: f32,
     /// Optional name given by a person or a labeller.
     pub label: Option<String>,
+}
+
+impl TwinInput {
+    /// The inputs for the segments of the object / part tree, parent ids
+    /// turned into indices into the same list (an unknown parent id makes the
+    /// segment top-level).
+    pub fn from_segments(segments: &[Segment]) -> Vec<TwinInput> {
+        segments
+            .iter()
+            .map(|s| TwinInput {
+                mask: s.mask.clone(),
+                parent: s
+                    .parent
+                    .and_then(|p| segments.iter().position(|other| other.id == p)),
+                predicted_iou: s.predicted_iou,
+                stability_score: s.stability_score,
+                label: None,
+            })
+            .collect()
+    }
 }
 
 /// Colour shares below this percentage are left out of `colours`.
@@ -392,6 +413,49 @@ mod tests {
         assert_eq!(twin.objects[1].position, Position::Right);
         assert_eq!(twin.objects[0].predicted_iou, 0.91);
         twin.validate().unwrap();
+    }
+
+    #[test]
+    fn hierarchy_parent_ids_become_indices() {
+        let (w, h) = (40, 40);
+        let segment = |id: u32, parent: Option<u32>, r: f64| {
+            let mask = disc(w, h, 20.0, 20.0, r);
+            let bbox = mask.bbox().unwrap();
+            Segment {
+                id,
+                parent,
+                level: u32::from(parent.is_some()),
+                area: mask.area(),
+                mask,
+                bbox,
+                predicted_iou: 0.9,
+                stability_score: 0.8,
+                point: [20.0, 20.0],
+                crop_box: PixelBox {
+                    x0: 0,
+                    y0: 0,
+                    x1: w,
+                    y1: h,
+                },
+            }
+        };
+        let segments = [
+            segment(7, Some(3), 5.0),
+            segment(3, None, 15.0),
+            segment(9, Some(42), 3.0),
+        ];
+        let inputs = TwinInput::from_segments(&segments);
+        let parents: Vec<Option<usize>> = inputs.iter().map(|i| i.parent).collect();
+        assert_eq!(parents, vec![Some(1), None, None]);
+        assert_eq!(inputs[0].stability_score, 0.8);
+        let twin = build(&RgbImage::new(w, h), &inputs);
+        assert_eq!(
+            twin.objects
+                .iter()
+                .filter(|o| o.level == Level::Part)
+                .count(),
+            1
+        );
     }
 
     #[test]

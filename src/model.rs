@@ -1,0 +1,565 @@
+//! Loading a SAM encoder/decoder pair: from a path, bytes or a URL; checking
+//! it against the SAM ONNX contract; and the built-in test model.
+//!
+//! Any export that keeps the contract of `docs/model-contract.md` loads
+//! without code changes; one that does not gets an error naming the input or
+//! output that does not fit. The ONNX protobuf is read once, checked, patched
+//! where tract needs it (see [`crate::decoder`]) and handed to tract.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use image::RgbImage;
+use tract_onnx::pb;
+use tract_onnx::pb::tensor_shape_proto::dimension::Value as DimValue;
+use tract_onnx::pb::type_proto::Value as TypeValue;
+use tract_onnx::prelude::*;
+
+use crate::decoder::{Decoder, Prediction, Prompt};
+use crate::encoder::{Embedding, Encoder};
+
+const BUILTIN_ENCODER: &[u8] = include_bytes!("../models/twinseg_test_encoder.onnx");
+const BUILTIN_DECODER: &[u8] = include_bytes!("../models/twinseg_test_decoder.onnx");
+
+/// Where a model's ONNX bytes come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A file on disk (CLI).
+    Path(PathBuf),
+    /// Bytes already in memory (a file the person picked, a fetch in the browser).
+    Bytes(Vec<u8>),
+    /// An `http(s)://` address, downloaded natively with the `download` feature.
+    Url(String),
+}
+
+impl ModelSource {
+    /// Reads a command-line value: `http://` and `https://` are URLs, anything else a path.
+    pub fn parse(value: &str) -> Self {
+        if value.starts_with("http://") || value.starts_with("https://") {
+            Self::Url(value.to_string())
+        } else {
+            Self::Path(PathBuf::from(value))
+        }
+    }
+
+    /// Fetches the bytes: reads the file, downloads the URL, or hands the bytes over.
+    pub fn into_bytes(self, role: Role) -> Result<Vec<u8>, ModelError> {
+        match self {
+            Self::Bytes(bytes) => Ok(bytes),
+            Self::Path(path) => std::fs::read(&path).map_err(|e| ModelError::Read {
+                role,
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }),
+            Self::Url(url) => download(role, &url),
+        }
+    }
+}
+
+impl fmt::Display for ModelSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Path(path) => write!(f, "{}", path.display()),
+            Self::Bytes(bytes) => write!(f, "{} bytes in memory", bytes.len()),
+            Self::Url(url) => f.write_str(url),
+        }
+    }
+}
+
+#[cfg(all(feature = "download", not(target_arch = "wasm32")))]
+fn download(role: Role, url: &str) -> Result<Vec<u8>, ModelError> {
+    const MAX_MODEL_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+    let fail = |message: String| ModelError::Download {
+        role,
+        url: url.to_string(),
+        message,
+    };
+    let mut response = ureq::get(url).call().map_err(|e| fail(e.to_string()))?;
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_MODEL_BYTES)
+        .read_to_vec()
+        .map_err(|e| fail(e.to_string()))
+}
+
+#[cfg(not(all(feature = "download", not(target_arch = "wasm32"))))]
+fn download(_role: Role, url: &str) -> Result<Vec<u8>, ModelError> {
+    Err(ModelError::NoDownload {
+        url: url.to_string(),
+    })
+}
+
+/// Which half of the SAM pair a message is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The image encoder.
+    Encoder,
+    /// The prompt/mask decoder.
+    Decoder,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Encoder => "encoder",
+            Self::Decoder => "decoder",
+        })
+    }
+}
+
+/// Why a model could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The model file could not be read.
+    #[error("could not read the {role} model file {path}: {message}")]
+    Read {
+        /// Encoder or decoder.
+        role: Role,
+        /// The path given.
+        path: String,
+        /// The operating system's reason.
+        message: String,
+    },
+    /// The download failed.
+    #[error("could not download the {role} model from {url}: {message}")]
+    Download {
+        /// Encoder or decoder.
+        role: Role,
+        /// The address given.
+        url: String,
+        /// The HTTP client's reason.
+        message: String,
+    },
+    /// This build has no HTTP client (wasm, or without the `download` feature).
+    #[error(
+        "this build cannot download models ({url}); download the file and pass its path or bytes"
+    )]
+    NoDownload {
+        /// The address given.
+        url: String,
+    },
+    /// The bytes are not a (complete) ONNX model.
+    #[error("the {role} model is not a valid ONNX file ({message}); is the file complete?")]
+    NotOnnx {
+        /// Encoder or decoder.
+        role: Role,
+        /// What the protobuf reader said.
+        message: String,
+    },
+    /// The model is ONNX but its inputs or outputs do not fit the SAM contract.
+    #[error("the {role} model does not fit the SAM contract: {problem}")]
+    Contract {
+        /// Encoder or decoder.
+        role: Role,
+        /// Which input or output is wrong, and what was expected.
+        problem: String,
+    },
+    /// tract could not type or optimise the model (an unsupported operator, say).
+    #[error("tract could not prepare the {role} model: {message}")]
+    Build {
+        /// Encoder or decoder.
+        role: Role,
+        /// tract's explanation.
+        message: String,
+    },
+    /// Running the model failed.
+    #[error("running the {role} model failed: {message}")]
+    Run {
+        /// Encoder or decoder.
+        role: Role,
+        /// tract's explanation.
+        message: String,
+    },
+    /// A prompt cannot be given to the decoder.
+    #[error("invalid prompt: {0}")]
+    Prompt(String),
+}
+
+impl ModelError {
+    pub(crate) fn contract(role: Role, problem: impl Into<String>) -> Self {
+        Self::Contract {
+            role,
+            problem: problem.into(),
+        }
+    }
+
+    pub(crate) fn build(role: Role, error: impl fmt::Display) -> Self {
+        Self::Build {
+            role,
+            message: format!("{error:#}"),
+        }
+    }
+
+    pub(crate) fn run(role: Role, error: impl fmt::Display) -> Self {
+        Self::Run {
+            role,
+            message: format!("{error:#}"),
+        }
+    }
+}
+
+/// A SAM encoder and decoder ready to run: embed an image once, then answer
+/// any number of prompts against the embedding.
+#[derive(Clone, Debug)]
+pub struct SamModel {
+    encoder: Encoder,
+    decoder: Decoder,
+}
+
+impl SamModel {
+    /// Loads, checks and optimises an encoder/decoder pair.
+    pub fn load(encoder: ModelSource, decoder: ModelSource) -> Result<Self, ModelError> {
+        let encoder = Encoder::from_bytes(&encoder.into_bytes(Role::Encoder)?)?;
+        let decoder = Decoder::from_bytes(&decoder.into_bytes(Role::Decoder)?)?;
+        Ok(Self { encoder, decoder })
+    }
+
+    /// The project's own small test model (`models/`), built into the library.
+    /// It keeps the SAM contract and segments flat-coloured shapes by colour;
+    /// it is not SAM.
+    pub fn builtin() -> Result<Self, ModelError> {
+        Ok(Self {
+            encoder: Encoder::from_bytes(BUILTIN_ENCODER)?,
+            decoder: Decoder::from_bytes(BUILTIN_DECODER)?,
+        })
+    }
+
+    /// The ONNX bytes of the built-in encoder and decoder.
+    pub fn builtin_bytes() -> (&'static [u8], &'static [u8]) {
+        (BUILTIN_ENCODER, BUILTIN_DECODER)
+    }
+
+    /// Runs the encoder on an image (once per image; the embedding is reused by every prompt).
+    pub fn embed(&self, image: &RgbImage) -> Result<Embedding, ModelError> {
+        self.encoder.embed(image)
+    }
+
+    /// Answers one prompt.
+    pub fn predict(
+        &self,
+        embedding: &Embedding,
+        prompt: &Prompt,
+    ) -> Result<Prediction, ModelError> {
+        self.decoder.predict(embedding, prompt)
+    }
+
+    /// Answers many prompts, in batches of up to [`SamModel::max_batch`] per decoder run.
+    pub fn predict_batch(
+        &self,
+        embedding: &Embedding,
+        prompts: &[Prompt],
+    ) -> Result<Vec<Prediction>, ModelError> {
+        self.decoder.predict_batch(embedding, prompts)
+    }
+
+    /// How many prompts one decoder run takes (1 for decoders with a fixed batch of 1).
+    pub fn max_batch(&self) -> usize {
+        self.decoder.max_batch()
+    }
+
+    /// The encoder half.
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+
+    /// The decoder half.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+}
+
+/// One dimension of a declared input or output shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Dim {
+    Fixed(i64),
+    Symbol(String),
+    Unknown,
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Fixed(v) => write!(f, "{v}"),
+            Self::Symbol(s) => f.write_str(s),
+            Self::Unknown => f.write_str("?"),
+        }
+    }
+}
+
+/// A graph input or output as the file declares it.
+#[derive(Clone, Debug)]
+pub(crate) struct Declared {
+    pub name: String,
+    pub elem_type: i32,
+    pub dims: Option<Vec<Dim>>,
+}
+
+pub(crate) const ONNX_FLOAT: i32 = 1;
+
+impl Declared {
+    fn from_proto(info: &pb::ValueInfoProto) -> Self {
+        let tensor = match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(TypeValue::TensorType(tensor)) => Some(tensor),
+            _ => None,
+        };
+        let dims = tensor.and_then(|t| t.shape.as_ref()).map(|shape| {
+            shape
+                .dim
+                .iter()
+                .map(|d| match &d.value {
+                    Some(DimValue::DimValue(v)) => Dim::Fixed(*v),
+                    Some(DimValue::DimParam(s)) if !s.is_empty() => Dim::Symbol(s.clone()),
+                    _ => Dim::Unknown,
+                })
+                .collect()
+        });
+        Self {
+            name: info.name.clone(),
+            elem_type: tensor.map_or(0, |t| t.elem_type),
+            dims,
+        }
+    }
+
+    pub fn shape_text(&self) -> String {
+        match &self.dims {
+            Some(dims) => format!(
+                "[{}]",
+                dims.iter()
+                    .map(Dim::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "an undeclared shape".to_string(),
+        }
+    }
+
+    /// Checks rank and fixed sizes; `None` in `expected` accepts any size, and a
+    /// symbolic or undeclared dimension is accepted (tract fixes it from the facts).
+    pub fn check(
+        &self,
+        role: Role,
+        kind: &str,
+        expected: &[Option<i64>],
+    ) -> Result<(), ModelError> {
+        let wanted = format!(
+            "[{}]",
+            expected
+                .iter()
+                .map(|d| d.map_or("N".to_string(), |v| v.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if self.elem_type != ONNX_FLOAT && self.elem_type != 0 {
+            return Err(ModelError::contract(
+                role,
+                format!(
+                    "{kind} `{}` has ONNX element type {}, expected float32 {wanted}",
+                    self.name, self.elem_type
+                ),
+            ));
+        }
+        let Some(dims) = &self.dims else {
+            return Ok(());
+        };
+        let fits = dims.len() == expected.len()
+            && dims.iter().zip(expected).all(|(d, e)| match (d, e) {
+                (Dim::Fixed(v), Some(e)) => v == e,
+                _ => true,
+            });
+        if fits {
+            Ok(())
+        } else {
+            Err(ModelError::contract(
+                role,
+                format!(
+                    "{kind} `{}` has shape {}, expected {wanted}",
+                    self.name,
+                    self.shape_text()
+                ),
+            ))
+        }
+    }
+}
+
+/// The inputs (without initializers) and outputs a model file declares.
+pub(crate) struct Signature {
+    pub inputs: Vec<Declared>,
+    pub outputs: Vec<Declared>,
+}
+
+impl Signature {
+    pub fn of(graph: &pb::GraphProto) -> Self {
+        let initializers: std::collections::HashSet<&str> =
+            graph.initializer.iter().map(|t| t.name.as_str()).collect();
+        Self {
+            inputs: graph
+                .input
+                .iter()
+                .filter(|i| !initializers.contains(i.name.as_str()))
+                .map(Declared::from_proto)
+                .collect(),
+            outputs: graph.output.iter().map(Declared::from_proto).collect(),
+        }
+    }
+
+    pub fn input(&self, name: &str) -> Option<&Declared> {
+        self.inputs.iter().find(|d| d.name == name)
+    }
+
+    pub fn output(&self, name: &str) -> Option<&Declared> {
+        self.outputs.iter().find(|d| d.name == name)
+    }
+
+    pub fn input_names(&self) -> String {
+        names(&self.inputs)
+    }
+
+    pub fn output_names(&self) -> String {
+        names(&self.outputs)
+    }
+}
+
+fn names(items: &[Declared]) -> String {
+    if items.is_empty() {
+        return "none".to_string();
+    }
+    items
+        .iter()
+        .map(|d| format!("`{}`", d.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses ONNX bytes into the protobuf model, with a clear error for anything
+/// that is not a complete ONNX graph.
+pub(crate) fn parse_proto(bytes: &[u8], role: Role) -> Result<pb::ModelProto, ModelError> {
+    let not_onnx = |message: String| ModelError::NotOnnx { role, message };
+    if bytes.is_empty() {
+        return Err(not_onnx("the file is empty".to_string()));
+    }
+    let proto = tract_onnx::onnx()
+        .proto_model_for_read(&mut &bytes[..])
+        .map_err(|e| not_onnx(format!("{e:#}")))?;
+    match &proto.graph {
+        Some(graph) if !graph.node.is_empty() && !graph.output.is_empty() => Ok(proto),
+        _ => Err(not_onnx("it holds no ONNX graph".to_string())),
+    }
+}
+
+/// Turns the protobuf into a tract model. Declared value_info and output shapes
+/// are ignored: quantize_dynamic writes ones that contradict the graph, and
+/// tract infers them anyway.
+pub(crate) fn tract_model(
+    proto: &pb::ModelProto,
+    role: Role,
+) -> Result<InferenceModel, ModelError> {
+    tract_onnx::onnx()
+        .with_ignore_value_info(true)
+        .with_ignore_output_shapes(true)
+        .model_for_proto_model(proto)
+        .map_err(|e| ModelError::build(role, e))
+}
+
+/// The index of each named input in a tract model's input list.
+pub(crate) fn input_index(
+    model: &InferenceModel,
+    name: &str,
+    role: Role,
+) -> Result<usize, ModelError> {
+    let outlets = model
+        .input_outlets()
+        .map_err(|e| ModelError::build(role, e))?;
+    outlets
+        .iter()
+        .position(|o| model.node(o.node).name == name)
+        .ok_or_else(|| ModelError::contract(role, format!("input `{name}` not found in the graph")))
+}
+
+/// Reads an f32 tensor into a flat vector.
+pub(crate) fn to_f32_vec(tensor: &Tensor, role: Role) -> Result<Vec<f32>, ModelError> {
+    let cast = tensor
+        .cast_to::<f32>()
+        .map_err(|e| ModelError::run(role, e))?;
+    let view = cast
+        .to_plain_array_view::<f32>()
+        .map_err(|e| ModelError::run(role, e))?;
+    Ok(view.iter().copied().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_tells_urls_from_paths() {
+        assert_eq!(
+            ModelSource::parse("https://x.org/m.onnx"),
+            ModelSource::Url("https://x.org/m.onnx".into())
+        );
+        assert_eq!(
+            ModelSource::parse("models/m.onnx"),
+            ModelSource::Path("models/m.onnx".into())
+        );
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let err = ModelSource::Path("/nonexistent/enc.onnx".into())
+            .into_bytes(Role::Encoder)
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("/nonexistent/enc.onnx") && text.contains("encoder"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn non_onnx_and_truncated_bytes_are_refused() {
+        for bytes in [
+            &b""[..],
+            b"this is certainly not a protobuf model",
+            &BUILTIN_DECODER[..BUILTIN_DECODER.len() / 3],
+        ] {
+            match parse_proto(bytes, Role::Decoder) {
+                Err(ModelError::NotOnnx {
+                    role: Role::Decoder,
+                    ..
+                }) => {}
+                other => panic!("expected NotOnnx, got {:?}", other.map(|_| "a model")),
+            }
+        }
+    }
+
+    #[test]
+    fn builtin_signature_is_the_sam_contract() {
+        let proto = parse_proto(BUILTIN_DECODER, Role::Decoder).unwrap();
+        let sig = Signature::of(proto.graph.as_ref().unwrap());
+        for name in [
+            "image_embeddings",
+            "point_coords",
+            "point_labels",
+            "mask_input",
+            "has_mask_input",
+            "orig_im_size",
+        ] {
+            assert!(sig.input(name).is_some(), "{name}");
+        }
+        for name in ["masks", "iou_predictions", "low_res_masks"] {
+            assert!(sig.output(name).is_some(), "{name}");
+        }
+        let coords = sig.input("point_coords").unwrap();
+        assert!(coords
+            .check(Role::Decoder, "input", &[None, None, Some(2)])
+            .is_ok());
+        let err = coords
+            .check(Role::Decoder, "input", &[None, Some(2)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`point_coords`") && err.contains("[batch, num_points, 2]"),
+            "{err}"
+        );
+    }
+}

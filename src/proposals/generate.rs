@@ -1,0 +1,394 @@
+//! Running the prompt grid through the decoder and keeping the good masks.
+//!
+//! Per batch: the decoder's low-resolution logits are filtered by predicted
+//! IoU and stability score, boxed at low resolution, checked against the crop
+//! edges and the running box NMS; only the survivors are upsampled to the
+//! original frame and cleaned. Cancellation is checked after every batch.
+
+use image::RgbImage;
+use thiserror::Error;
+
+use super::filter::{logits_box, near_crop_edge, FloatBox, RunningNms};
+use super::{crop_boxes, point_grid, remove_small_regions};
+use super::{Control, Proposal, ProposalBatch, ProposalSet, ProposalSettings};
+use crate::decoder::{LowResMask, Prediction, Prompt};
+use crate::encoder::Embedding;
+use crate::mask::{Mask, PixelBox};
+use crate::model::SamModel;
+use crate::prepare::{LOW_RES, SIDE};
+
+/// Why a proposal run failed.
+#[derive(Debug, Error)]
+pub enum ProposalError {
+    /// A setting is out of range.
+    #[error("invalid proposal setting: {0}")]
+    Settings(String),
+    /// Crop layers need the image itself to embed each crop.
+    #[error("crop layers need the image: use proposals::run_image, or set crop_n_layers to 0")]
+    CropsNeedImage,
+    /// The model failed on the image or a crop.
+    #[error("the model failed: {0}")]
+    Model(String),
+}
+
+/// Runs the prompt grid over one embedded image (no crop layers), calling
+/// `on_batch` after every decoder batch; returning [`Control::Cancel`] stops
+/// the run before the next batch and returns what was kept so far.
+pub fn run(
+    model: &SamModel,
+    embedding: &Embedding,
+    settings: &ProposalSettings,
+    on_batch: impl FnMut(ProposalBatch) -> Control,
+) -> Result<ProposalSet, ProposalError> {
+    check(settings)?;
+    if settings.crop_n_layers > 0 {
+        return Err(ProposalError::CropsNeedImage);
+    }
+    let (width, height) = original_size(embedding);
+    let whole = PixelBox {
+        x0: 0,
+        y0: 0,
+        x1: width,
+        y1: height,
+    };
+    let mut state = Runner::new(
+        model,
+        settings,
+        width,
+        height,
+        settings.points_per_side.pow(2) as usize,
+        on_batch,
+    );
+    state.crop(embedding, whole, settings.points_per_side)?;
+    Ok(state.finish())
+}
+
+/// Like [`run`], but embeds the image itself, and with `crop_n_layers > 0`
+/// also each crop, so crop layers work.
+pub fn run_image(
+    model: &SamModel,
+    image: &RgbImage,
+    settings: &ProposalSettings,
+    on_batch: impl FnMut(ProposalBatch) -> Control,
+) -> Result<ProposalSet, ProposalError> {
+    check(settings)?;
+    let (width, height) = image.dimensions();
+    let crops = crop_boxes(
+        width,
+        height,
+        settings.crop_n_layers,
+        settings.crop_overlap_ratio,
+    );
+    let per_side = |layer: u32| {
+        (settings.points_per_side
+            / settings
+                .crop_n_points_downscale_factor
+                .max(1)
+                .saturating_pow(layer))
+        .max(1)
+    };
+    let total = crops
+        .iter()
+        .map(|&(_, layer)| per_side(layer).pow(2) as usize)
+        .sum();
+    let mut state = Runner::new(model, settings, width, height, total, on_batch);
+    for (crop, layer) in crops {
+        let embedding = if crop.area() == u64::from(width) * u64::from(height) {
+            model.embed(image)
+        } else {
+            let pixels =
+                image::imageops::crop_imm(image, crop.x0, crop.y0, crop.width(), crop.height())
+                    .to_image();
+            model.embed(&pixels)
+        }
+        .map_err(|e| ProposalError::Model(e.to_string()))?;
+        if !state.crop(&embedding, crop, per_side(layer))? {
+            break;
+        }
+    }
+    Ok(state.finish())
+}
+
+fn check(settings: &ProposalSettings) -> Result<(), ProposalError> {
+    let unit = |name: &str, v: f32| {
+        if (0.0..=1.0).contains(&v) {
+            Ok(())
+        } else {
+            Err(ProposalError::Settings(format!(
+                "{name} has to be between 0 and 1, got {v}"
+            )))
+        }
+    };
+    if !(1..=256).contains(&settings.points_per_side) {
+        return Err(ProposalError::Settings(format!(
+            "points_per_side has to be between 1 and 256, got {}",
+            settings.points_per_side
+        )));
+    }
+    if settings.points_per_batch == Some(0) {
+        return Err(ProposalError::Settings(
+            "points_per_batch has to be at least 1".into(),
+        ));
+    }
+    if settings.crop_n_layers > 4 {
+        return Err(ProposalError::Settings(format!(
+            "crop_n_layers has to be at most 4, got {}",
+            settings.crop_n_layers
+        )));
+    }
+    unit("pred_iou_thresh", settings.pred_iou_thresh)?;
+    unit("stability_score_thresh", settings.stability_score_thresh)?;
+    unit("box_nms_thresh", settings.box_nms_thresh)?;
+    unit("crop_overlap_ratio", settings.crop_overlap_ratio)
+}
+
+fn original_size(embedding: &Embedding) -> (u32, u32) {
+    let frame = embedding.frame();
+    (frame.orig_w, frame.orig_h)
+}
+
+/// A mask that passed the cheap filters, before upsampling.
+struct Candidate<'a> {
+    low_res: &'a LowResMask,
+    nms_box: FloatBox,
+    predicted_iou: f32,
+    stability_score: f32,
+    point: [f32; 2],
+    granularity: u8,
+}
+
+/// The state of one run across crops and batches.
+struct Runner<'m, F> {
+    model: &'m SamModel,
+    settings: &'m ProposalSettings,
+    width: u32,
+    height: u32,
+    nms: RunningNms,
+    kept: Vec<Proposal>,
+    next_index: usize,
+    done: usize,
+    total: usize,
+    cancelled: bool,
+    on_batch: F,
+}
+
+impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
+    fn new(
+        model: &'m SamModel,
+        settings: &'m ProposalSettings,
+        width: u32,
+        height: u32,
+        total: usize,
+        on_batch: F,
+    ) -> Self {
+        Self {
+            model,
+            settings,
+            width,
+            height,
+            nms: RunningNms::new(settings.box_nms_thresh),
+            kept: Vec::new(),
+            next_index: 0,
+            done: 0,
+            total,
+            cancelled: false,
+            on_batch,
+        }
+    }
+
+    /// Runs the grid of one crop; `false` once the callback cancelled.
+    fn crop(
+        &mut self,
+        embedding: &Embedding,
+        crop: PixelBox,
+        per_side: u32,
+    ) -> Result<bool, ProposalError> {
+        let points = point_grid(per_side, crop);
+        let batch = self
+            .settings
+            .points_per_batch
+            .unwrap_or_else(|| self.model.max_batch())
+            .max(1);
+        for chunk in points.chunks(batch) {
+            let prompts: Vec<Prompt> = chunk
+                .iter()
+                .map(|&[x, y]| Prompt::point(x - crop.x0 as f32, y - crop.y0 as f32))
+                .collect();
+            let predictions = self
+                .model
+                .predict_batch(embedding, &prompts)
+                .map_err(|e| ProposalError::Model(e.to_string()))?;
+            let (new, removed) = self.absorb(embedding, crop, chunk, &predictions);
+            self.done += chunk.len();
+            let control = (self.on_batch)(ProposalBatch {
+                new,
+                removed,
+                done: self.done,
+                total: self.total,
+            });
+            if control == Control::Cancel {
+                self.cancelled = true;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Filters one batch's predictions into the kept set; returns what was
+    /// added and the indices it evicted.
+    fn absorb(
+        &mut self,
+        embedding: &Embedding,
+        crop: PixelBox,
+        points: &[[f32; 2]],
+        predictions: &[Prediction],
+    ) -> (Vec<Proposal>, Vec<usize>) {
+        let mut candidates: Vec<Candidate> = points
+            .iter()
+            .zip(predictions)
+            .flat_map(|(&point, prediction)| self.candidates(embedding, crop, point, prediction))
+            .collect();
+        candidates.sort_by(|a, b| b.predicted_iou.total_cmp(&a.predicted_iou));
+        let batch_start = self.next_index;
+        let mut new = Vec::new();
+        let mut removed = Vec::new();
+        for c in candidates {
+            let Some(evicted) = self.nms.check(c.nms_box, c.predicted_iou) else {
+                continue;
+            };
+            let Some(proposal) = self.upsample(embedding, crop, &c) else {
+                continue;
+            };
+            self.nms
+                .insert(proposal.index, c.nms_box, c.predicted_iou, &evicted);
+            self.kept.retain(|p| !evicted.contains(&p.index));
+            new.retain(|p: &Proposal| !evicted.contains(&p.index));
+            removed.extend(evicted.iter().filter(|&&i| i < batch_start));
+            new.push(proposal.clone());
+            self.kept.push(proposal);
+        }
+        (new, removed)
+    }
+
+    /// Masks of one prompt that pass the predicted-IoU, stability and crop-edge filters.
+    fn candidates<'p>(
+        &self,
+        embedding: &Embedding,
+        crop: PixelBox,
+        point: [f32; 2],
+        prediction: &'p Prediction,
+    ) -> Vec<Candidate<'p>> {
+        let s = self.settings;
+        let count = prediction.masks.len().min(prediction.iou.len());
+        let outputs: Vec<usize> = match (s.multimask, count) {
+            (true, 4..) => (1..4).collect(),
+            (_, 0) => Vec::new(),
+            _ => vec![0],
+        };
+        outputs
+            .into_iter()
+            .filter_map(|k| {
+                let low_res = &prediction.masks[k];
+                let predicted_iou = prediction.iou[k];
+                if predicted_iou < s.pred_iou_thresh {
+                    return None;
+                }
+                let stability_score =
+                    low_res.stability_score(s.mask_threshold, s.stability_score_offset);
+                if stability_score < s.stability_score_thresh {
+                    return None;
+                }
+                let nms_box = self.box_in_image(embedding, crop, low_res)?;
+                if near_crop_edge(
+                    nms_box,
+                    crop,
+                    self.width,
+                    self.height,
+                    s.crop_edge_tolerance,
+                ) {
+                    return None;
+                }
+                Some(Candidate {
+                    low_res,
+                    nms_box,
+                    predicted_iou,
+                    stability_score,
+                    point,
+                    granularity: k as u8,
+                })
+            })
+            .collect()
+    }
+
+    /// The box of a low-resolution mask in original image pixels.
+    fn box_in_image(
+        &self,
+        embedding: &Embedding,
+        crop: PixelBox,
+        low_res: &LowResMask,
+    ) -> Option<FloatBox> {
+        let side = LOW_RES as usize;
+        let cells = logits_box(low_res.logits(), side, self.settings.mask_threshold)?;
+        let frame = embedding.frame();
+        let cell = (SIDE / LOW_RES) as f32;
+        let (x0, y0) = frame.to_original(cells[0] * cell, cells[1] * cell);
+        let (x1, y1) = frame.to_original(cells[2] * cell, cells[3] * cell);
+        let (x1, y1) = (x1.min(frame.orig_w as f32), y1.min(frame.orig_h as f32));
+        let (dx, dy) = (crop.x0 as f32, crop.y0 as f32);
+        Some([x0 + dx, y0 + dy, x1 + dx, y1 + dy])
+    }
+
+    /// The full-resolution, cleaned mask of a candidate, placed in the image.
+    fn upsample(
+        &mut self,
+        embedding: &Embedding,
+        crop: PixelBox,
+        c: &Candidate,
+    ) -> Option<Proposal> {
+        let in_crop = c
+            .low_res
+            .to_mask(embedding.frame(), self.settings.mask_threshold);
+        let placed = if crop.x0 == 0
+            && crop.y0 == 0
+            && in_crop.width() == self.width
+            && in_crop.height() == self.height
+        {
+            in_crop
+        } else {
+            Mask::from_fn(self.width, self.height, |x, y| {
+                x >= crop.x0 && y >= crop.y0 && in_crop.get(x - crop.x0, y - crop.y0)
+            })
+        };
+        let mask = remove_small_regions(&placed, self.settings.min_mask_region_area);
+        let bbox = mask.bbox()?;
+        let index = self.next_index;
+        self.next_index += 1;
+        Some(Proposal {
+            index,
+            area: mask.area(),
+            mask,
+            bbox,
+            predicted_iou: c.predicted_iou,
+            stability_score: c.stability_score,
+            point: c.point,
+            granularity: c.granularity,
+            crop_box: crop,
+        })
+    }
+
+    fn finish(mut self) -> ProposalSet {
+        self.kept.sort_by(|a, b| {
+            b.predicted_iou
+                .total_cmp(&a.predicted_iou)
+                .then(a.index.cmp(&b.index))
+        });
+        ProposalSet {
+            width: self.width,
+            height: self.height,
+            proposals: self.kept,
+            done: self.done,
+            total: self.total,
+            cancelled: self.cancelled,
+        }
+    }
+}
