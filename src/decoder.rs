@@ -586,7 +586,10 @@ fn check_output_facts(model: &TypedModel) -> Result<usize, ModelError> {
     };
     let (iou, low) = (dims(0)?, dims(1)?);
     let grid = TDim::from(LOW_RES as usize);
-    let masks = low.get(1).and_then(|d| d.to_usize().ok());
+    let masks = match low.get(1) {
+        Some(TDim::Val(m)) => usize::try_from(*m).ok(),
+        _ => None,
+    };
     match masks {
         Some(m) if m > 0 && low.len() == 4 && low[2] == grid && low[3] == grid && iou.len() == 2 => Ok(m),
         _ => Err(ModelError::contract(
