@@ -3,6 +3,7 @@
 //! prose or code fences, bad answers, server errors, rate limits, a slow
 //! answer past the timeout, and a refused key.
 
+#![cfg(feature = "remote-native")]
 mod reason_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
