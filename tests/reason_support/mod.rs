@@ -1,6 +1,8 @@
 //! Shared by the reasoner tests: Digital Twins built from generated scenes'
 //! ground-truth masks (no model), and scoring an answer against targets.
 
+// Each test file uses a different subset of these helpers.
+#![allow(dead_code)]
 use twinseg::compose::compose;
 use twinseg::mask::Mask;
 use twinseg::reason::Answer;
