@@ -149,6 +149,9 @@ mod tests {
         png.extend_from_slice(&50_000u32.to_be_bytes());
         png.extend_from_slice(&[8, 2, 0, 0, 0]);
         png.extend_from_slice(&crc32(&png[12..]).to_be_bytes());
+        png.extend_from_slice(&[0, 0, 0, 0]);
+        png.extend_from_slice(b"IDAT");
+        png.extend_from_slice(&crc32(b"IDAT").to_be_bytes());
         match decode(&png) {
             Err(ImageError::TooLarge {
                 width: 50_000,
