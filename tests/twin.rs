@@ -434,7 +434,7 @@ fn twins_through_the_test_model_name_the_scene_objects() {
     };
     let (mut matched, mut right, mut nested, mut missed) = (0, 0, 0, 0);
     let mut misses = Vec::new();
-    for seed in 0..8 {
+    for seed in 0..6 {
         let scene = scenes::generate(scenes::scene_seed(11, seed));
         let embedding = model.embed(&scene.image).unwrap();
         let set = proposals::run(&model, &embedding, &settings, |_| Control::Continue).unwrap();
@@ -486,7 +486,7 @@ fn twins_through_the_test_model_name_the_scene_objects() {
         "through the model: {right}/{matched} matched objects with the right colour and shape, \
          {nested} nested, {missed} missed by the proposals"
     );
-    assert!(matched >= 20, "only {matched} objects matched a segment");
+    assert!(matched >= 18, "only {matched} objects matched a segment");
     assert!(
         right * 100 >= matched * 90,
         "{right}/{matched}: {misses:#?}"

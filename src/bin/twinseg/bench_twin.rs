@@ -183,7 +183,10 @@ fn print_sample(sample: &Sample) {
         count(RelationKind::Above) as f64 / n_twins as f64,
     );
     if !sample.perception.is_zero() {
-        println!("perception (embed + proposals + hierarchy) {:.0} ms", ms(sample.perception));
+        println!(
+            "perception (embed + proposals + hierarchy) {:.0} ms",
+            ms(sample.perception)
+        );
     }
     println!(
         "twin build {:.1} ms/twin",
