@@ -107,9 +107,11 @@ pub fn run(args: ProposalsArgs) -> Result<(), String> {
     let model = args.model.load()?;
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} proposals [{bar:40}] {pos}/{len} prompts, {msg} kept ({elapsed})")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} proposals [{bar:40}] {pos}/{len} prompts, {msg} kept ({elapsed})",
+        )
+        .map_err(|e| e.to_string())?
+        .progress_chars("=> "),
     );
     let mut kept = 0usize;
     let set = proposals::run_image(&model, &image, &args.settings(), |batch| {
@@ -128,10 +130,14 @@ pub fn run(args: ProposalsArgs) -> Result<(), String> {
             duplicate_iou: args.duplicate_iou,
         },
     );
-    let file_name = args.image.file_name().map(|n| n.to_string_lossy().into_owned());
+    let file_name = args
+        .image
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
     let doc = to_coco(&segments, set.width, set.height, file_name, args.format());
     let json = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
-    std::fs::write(&args.out, json).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    std::fs::write(&args.out, json)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     eprintln!(
         "{} segments ({} whole objects) from {} prompts written to {}",
         segments.len(),
