@@ -27,6 +27,6 @@ step "app build (trunk, release)"
 trunk build --release --offline
 
 step "browser tests (headless Chromium)"
-node --test tests/browser/
+node --test tests/browser/*.test.mjs
 
 step "all tests passed"

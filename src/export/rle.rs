@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::image_io::MAX_PIXELS;
 use crate::mask::Mask;
 
 /// A mask as COCO run lengths: `size` is `[height, width]` as in COCO.
@@ -54,6 +55,18 @@ pub enum RleError {
         found: char,
         /// Its byte offset in the string.
         at: usize,
+    },
+    /// The size asks for a larger mask than any accepted image.
+    #[error(
+        "the RLE is for a {height}x{width} mask, more than the {max} pixels of the largest accepted image"
+    )]
+    TooLarge {
+        /// Height from `size`.
+        height: u32,
+        /// Width from `size`.
+        width: u32,
+        /// The largest pixel count accepted.
+        max: u64,
     },
     /// The string ends in the middle of a count.
     #[error("compressed RLE ends in the middle of a count")]
@@ -117,6 +130,13 @@ impl Rle {
     pub fn to_mask(&self) -> Result<Mask, RleError> {
         let (height, width) = (self.height(), self.width());
         let expected = u64::from(height) * u64::from(width);
+        if expected > MAX_PIXELS {
+            return Err(RleError::TooLarge {
+                height,
+                width,
+                max: MAX_PIXELS,
+            });
+        }
         let sum: u64 = self.counts.iter().map(|&c| u64::from(c)).sum();
         if sum != expected {
             return Err(RleError::LengthMismatch {

@@ -1,0 +1,213 @@
+//! Short fuzzing runs of every parser of outside data, on stable with
+//! proptest: arbitrary bytes and mutations of valid inputs must give a value
+//! or a typed error, never a panic. The long campaign runs the same targets
+//! with `cargo fuzz` (see `fuzz/` and the README); every crash it finds
+//! becomes a case in `regressions` below.
+//!
+//! `PROPTEST_CASES` raises the number of inputs per target.
+
+mod reason_support;
+
+use std::io::Cursor;
+use std::path::Path;
+
+use proptest::prelude::*;
+use twinseg::dataset::Annotation;
+use twinseg::export::CompressedRle;
+use twinseg::image_io::{self, MAX_PIXELS, MAX_SIDE};
+use twinseg::model::{ModelSource, SamModel};
+use twinseg::protocol::{FromWorker, ToWorker};
+use twinseg::reason::remote::answer::parse_answer;
+use twinseg::scenes;
+use twinseg::twin::DigitalTwin;
+
+/// A valid small image in `format`, the seed the mutations start from.
+fn encoded_image(format: image::ImageFormat) -> Vec<u8> {
+    let image =
+        image::RgbImage::from_fn(23, 17, |x, y| image::Rgb([x as u8 * 9, y as u8 * 13, 77]));
+    let mut bytes = Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, format)
+        .expect("encoding a small image");
+    bytes.into_inner()
+}
+
+/// Overwrites, truncates or extends `seed` as the strategy's numbers say.
+fn mutate(seed: &[u8], edits: &[(usize, u8)], cut: usize, tail: &[u8]) -> Vec<u8> {
+    let mut bytes = seed.to_vec();
+    for &(at, value) in edits {
+        if !bytes.is_empty() {
+            let at = at % bytes.len();
+            bytes[at] = value;
+        }
+    }
+    bytes.truncate(bytes.len().saturating_sub(cut % (bytes.len() + 1)));
+    bytes.extend_from_slice(tail);
+    bytes
+}
+
+fn mutation() -> impl Strategy<Value = (Vec<(usize, u8)>, usize, Vec<u8>)> {
+    (
+        prop::collection::vec((any::<usize>(), any::<u8>()), 0..8),
+        prop_oneof![Just(0usize), any::<usize>()],
+        prop::collection::vec(any::<u8>(), 0..16),
+    )
+}
+
+/// A Digital Twin of a generated scene, built from its ground-truth masks.
+fn scene_twin_json() -> String {
+    let scene = scenes::generate(scenes::scene_seed(11, 0));
+    reason_support::ground_truth_twin(&scene).0.to_json()
+}
+
+fn check_decoded(result: Result<image::RgbImage, image_io::ImageError>) {
+    if let Ok(image) = result {
+        let (w, h) = image.dimensions();
+        assert!(w >= 1 && h >= 1 && w <= MAX_SIDE && h <= MAX_SIDE);
+        assert!(u64::from(w) * u64::from(h) <= MAX_PIXELS);
+    } else if let Err(error) = result {
+        assert!(!error.to_string().is_empty());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn image_decoding_survives_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        check_decoded(image_io::decode(&bytes));
+    }
+
+    #[test]
+    fn image_decoding_survives_damaged_files(
+        format in prop::sample::select(vec![
+            image::ImageFormat::Png,
+            image::ImageFormat::Jpeg,
+            image::ImageFormat::Gif,
+            image::ImageFormat::Bmp,
+            image::ImageFormat::Tiff,
+            image::ImageFormat::WebP,
+        ]),
+        (edits, cut, tail) in mutation(),
+    ) {
+        let bytes = mutate(&encoded_image(format), &edits, cut, &tail);
+        check_decoded(image_io::decode(&bytes));
+    }
+
+    #[test]
+    fn twin_json_reading_survives_damage((edits, cut, tail) in mutation()) {
+        let json = scene_twin_json();
+        let bytes = mutate(json.as_bytes(), &edits, cut, &tail);
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(twin) = DigitalTwin::from_json(&text) {
+            prop_assert!(twin.validate().is_ok());
+        }
+    }
+
+    #[test]
+    fn twin_json_reading_survives_arbitrary_text(text in ".{0,200}") {
+        let starts_like_json = text.trim_start().starts_with('{');
+        prop_assert!(DigitalTwin::from_json(&text).is_err() || starts_like_json);
+    }
+
+    #[test]
+    fn llm_answers_never_panic(text in ".{0,300}", ids in prop::collection::vec(0u32..50, 0..10)) {
+        if let Ok(answer) = parse_answer(&text, &ids) {
+            prop_assert!(answer.ids.iter().all(|id| ids.contains(id)));
+        }
+    }
+
+    #[test]
+    fn llm_answers_with_json_inside_prose(
+        prose in "[a-zA-Z ,.]{0,40}",
+        ids in prop::collection::vec(0u32..20, 0..5),
+        known in prop::collection::vec(0u32..20, 0..10),
+    ) {
+        let body = format!(
+            "{prose} {{\"steps\": [\"look\"], \"ids\": {ids:?}}} {prose}"
+        );
+        if let Ok(answer) = parse_answer(&body, &known) {
+            prop_assert!(answer.ids.iter().all(|id| known.contains(id)));
+        }
+    }
+
+    #[test]
+    fn compressed_rle_never_panics(
+        counts in "[0-9a-zA-Z\\[\\]\\\\^_`]{0,64}",
+        height in 0u32..300,
+        width in 0u32..300,
+    ) {
+        let rle = CompressedRle { size: [height, width], counts };
+        if let Ok(mask) = rle.to_mask() {
+            prop_assert_eq!((mask.width(), mask.height()), (width, height));
+        }
+    }
+
+    #[test]
+    fn compressed_rle_with_any_text_never_panics(counts in ".{0,64}", size in any::<[u32; 2]>()) {
+        let _ = CompressedRle { size, counts }.decompress();
+    }
+
+    #[test]
+    fn reasonseg_annotations_never_panic(text in ".{0,200}") {
+        let _ = Annotation::parse(Path::new("sample.json"), &text);
+    }
+
+    #[test]
+    fn reasonseg_annotations_survive_damage((edits, cut, tail) in mutation()) {
+        let valid = r#"{"text": ["the red one"], "is_sentence": false, "shapes": [
+            {"label": "target", "shape_type": "polygon", "points": [[1,1],[30,2],[20,25]]},
+            {"label": "ignore", "shape_type": "polygon", "points": [[5,5],[9,5],[9,9]]}]}"#;
+        let bytes = mutate(valid.as_bytes(), &edits, cut, &tail);
+        if let Ok(annotation) = Annotation::parse(Path::new("sample.json"), &String::from_utf8_lossy(&bytes)) {
+            let _ = annotation.shapes.len();
+        }
+    }
+
+    #[test]
+    fn worker_messages_never_panic(text in ".{0,200}") {
+        let _ = ToWorker::from_json(&text);
+        let _ = FromWorker::from_json(&text);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn model_loading_survives_damaged_onnx(
+        (edits, cut, tail) in mutation(),
+        damage_encoder in any::<bool>(),
+    ) {
+        let (encoder, decoder) = SamModel::builtin_bytes();
+        let (encoder, decoder) = if damage_encoder {
+            (mutate(encoder, &edits, cut, &tail), decoder.to_vec())
+        } else {
+            (encoder.to_vec(), mutate(decoder, &edits, cut, &tail))
+        };
+        if let Err(error) = SamModel::load(ModelSource::Bytes(encoder), ModelSource::Bytes(decoder)) {
+            prop_assert!(!error.to_string().is_empty());
+        }
+    }
+}
+
+mod regressions {
+    #[test]
+    fn an_rle_claiming_a_huge_mask_is_refused_before_allocating() {
+        let rle = twinseg::export::Rle {
+            size: [65_535, 65_535],
+            counts: vec![u32::MAX],
+        };
+        let error = rle
+            .to_mask()
+            .expect_err("a 4-gigapixel mask must be refused");
+        assert!(error.to_string().contains("65535x65535"), "{error}");
+    }
+}
