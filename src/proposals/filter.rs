@@ -61,13 +61,18 @@ pub(crate) fn near_crop_edge(
     })
 }
 
+/// How candidates compete in NMS: predicted IoU first, as in SAM, with ties
+/// broken by the stability score so that, of two equally confident masks, the
+/// crisp one wins over a sliver of anti-aliased edge pixels spanning the same box.
+pub(crate) type Rank = (f32, f32);
+
 /// Greedy box NMS that runs as candidates arrive: a candidate enters unless a
-/// kept box overlapping it above the threshold scores at least as well, and
-/// when it enters it evicts the lower-scored boxes it overlaps.
+/// kept box overlapping it above the threshold ranks at least as high, and
+/// when it enters it evicts the lower-ranked boxes it overlaps.
 #[derive(Debug, Default)]
 pub(crate) struct RunningNms {
     threshold: f32,
-    kept: Vec<(usize, FloatBox, f32)>,
+    kept: Vec<(usize, FloatBox, Rank)>,
 }
 
 impl RunningNms {
@@ -79,7 +84,7 @@ impl RunningNms {
     }
 
     /// `None` when the candidate loses; otherwise the ids it would evict.
-    pub(crate) fn check(&self, b: FloatBox, score: f32) -> Option<Vec<usize>> {
+    pub(crate) fn check(&self, b: FloatBox, score: Rank) -> Option<Vec<usize>> {
         let mut evicted = Vec::new();
         for &(id, kept_box, kept_score) in &self.kept {
             if box_iou(b, kept_box) > self.threshold {
@@ -93,7 +98,7 @@ impl RunningNms {
     }
 
     /// Enters a candidate that passed [`RunningNms::check`], evicting `evicted`.
-    pub(crate) fn insert(&mut self, id: usize, b: FloatBox, score: f32, evicted: &[usize]) {
+    pub(crate) fn insert(&mut self, id: usize, b: FloatBox, score: Rank, evicted: &[usize]) {
         self.kept.retain(|(k, _, _)| !evicted.contains(k));
         self.kept.push((id, b, score));
     }
@@ -147,12 +152,17 @@ mod tests {
         let mut nms = RunningNms::new(0.7);
         let a = [0.0, 0.0, 10.0, 10.0];
         let b = [0.0, 0.0, 10.0, 9.0];
-        assert_eq!(nms.check(a, 0.9), Some(vec![]));
-        nms.insert(1, a, 0.9, &[]);
-        assert_eq!(nms.check(b, 0.8), None);
-        assert_eq!(nms.check(b, 0.95), Some(vec![1]));
-        nms.insert(2, b, 0.95, &[1]);
-        assert_eq!(nms.check(a, 0.9), None);
-        assert_eq!(nms.check([20.0, 20.0, 30.0, 30.0], 0.1), Some(vec![]));
+        assert_eq!(nms.check(a, (0.9, 0.9)), Some(vec![]));
+        nms.insert(1, a, (0.9, 0.9), &[]);
+        assert_eq!(nms.check(b, (0.8, 1.0)), None);
+        assert_eq!(nms.check(b, (0.95, 0.5)), Some(vec![1]));
+        nms.insert(2, b, (0.95, 0.5), &[1]);
+        assert_eq!(nms.check(a, (0.9, 1.0)), None);
+        assert_eq!(nms.check(a, (0.95, 0.4)), None);
+        assert_eq!(nms.check(a, (0.95, 0.6)), Some(vec![2]));
+        assert_eq!(
+            nms.check([20.0, 20.0, 30.0, 30.0], (0.1, 0.1)),
+            Some(vec![])
+        );
     }
 }

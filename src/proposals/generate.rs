@@ -248,19 +248,23 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
             .zip(predictions)
             .flat_map(|(&point, prediction)| self.candidates(embedding, crop, point, prediction))
             .collect();
-        candidates.sort_by(|a, b| b.predicted_iou.total_cmp(&a.predicted_iou));
+        candidates.sort_by(|a, b| {
+            b.predicted_iou
+                .total_cmp(&a.predicted_iou)
+                .then(b.stability_score.total_cmp(&a.stability_score))
+        });
         let batch_start = self.next_index;
         let mut new = Vec::new();
         let mut removed = Vec::new();
         for c in candidates {
-            let Some(evicted) = self.nms.check(c.nms_box, c.predicted_iou) else {
+            let rank = (c.predicted_iou, c.stability_score);
+            let Some(evicted) = self.nms.check(c.nms_box, rank) else {
                 continue;
             };
             let Some(proposal) = self.upsample(embedding, crop, &c) else {
                 continue;
             };
-            self.nms
-                .insert(proposal.index, c.nms_box, c.predicted_iou, &evicted);
+            self.nms.insert(proposal.index, c.nms_box, rank, &evicted);
             self.kept.retain(|p| !evicted.contains(&p.index));
             new.retain(|p: &Proposal| !evicted.contains(&p.index));
             removed.extend(evicted.iter().filter(|&&i| i < batch_start));
