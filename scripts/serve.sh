@@ -14,7 +14,7 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
 fi
 
 # trunk refuses to watch when a path in Trunk.toml's [watch] ignore list is missing.
-mkdir -p node_modules target dist test-output .tools logs
+mkdir -p node_modules target dist test-output .tools logs fuzz bench
 
 printf '\ntwinseg: serving on http://127.0.0.1:%s/ (Ctrl+C to stop)\n\n' "$PORT" >&2
 exec trunk serve --release --offline --address 127.0.0.1 --port "$PORT" "$@"
