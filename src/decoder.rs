@@ -21,7 +21,8 @@ use tract_onnx::prelude::*;
 use crate::encoder::{Embedding, EMBED_CHANNELS, EMBED_SIDE};
 use crate::mask::Mask;
 use crate::model::{
-    input_index, parse_proto, to_f32_vec, tract_model, Declared, Dim, ModelError, Role, Signature,
+    dequantize_weights, input_index, parse_proto, to_f32_vec, tract_model, Declared, Dim,
+    ModelError, Role, Signature,
 };
 use crate::prepare::{Frame, LOW_RES};
 
@@ -246,8 +247,9 @@ impl Decoder {
             .and_then(|d| d.dims.clone())
             .unwrap_or_default();
         let mask_batched = batched && !matches!(mask_dims.first(), Some(Dim::Fixed(1)));
-        rewrite_runtime_dequantize(graph);
         select_low_res_outputs(graph);
+        dequantize_weights(graph);
+        rewrite_runtime_dequantize(graph);
         freeze_orig_im_size(graph);
         Self::build(&proto, batched, mask_batched)
     }

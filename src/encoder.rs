@@ -7,7 +7,7 @@ use image::RgbImage;
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
 
-use crate::model::{parse_proto, tract_model, ModelError, Role, Signature};
+use crate::model::{dequantize_weights, parse_proto, tract_model, ModelError, Role, Signature};
 use crate::prepare::{prepare, Frame, SIDE};
 
 /// Channels of the image embedding.
@@ -74,6 +74,7 @@ impl Encoder {
         let output = check_signature(&proto)?;
         if let Some(graph) = proto.graph.as_mut() {
             graph.output.retain(|o| o.name == output);
+            dequantize_weights(graph);
         }
         Self::build(&proto)
     }

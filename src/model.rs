@@ -18,6 +18,10 @@ use tract_onnx::prelude::*;
 use crate::decoder::{Decoder, Prediction, Prompt};
 use crate::encoder::{Embedding, Encoder};
 
+mod dequantize;
+
+pub(crate) use dequantize::dequantize_weights;
+
 const BUILTIN_ENCODER: &[u8] = include_bytes!("../models/twinseg_test_encoder.onnx");
 const BUILTIN_DECODER: &[u8] = include_bytes!("../models/twinseg_test_decoder.onnx");
 
