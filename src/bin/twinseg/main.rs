@@ -2,10 +2,15 @@
 //! its own module; `main` only parses, dispatches and turns errors into one
 //! clear sentence on stderr with a non-zero exit code.
 
+mod ask;
 mod bench_twin;
+mod eval;
+mod export_sft;
 mod model_args;
 mod proposals;
+mod reasoner_args;
 mod scenes;
+mod segment;
 mod twin;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +36,14 @@ enum Command {
     Twin(twin::TwinArgs),
     /// Measure the size and token cost of the Digital Twin's renderings.
     BenchTwin(bench_twin::BenchTwinArgs),
+    /// Segment one object from point and box prompts into a mask PNG.
+    Segment(segment::SegmentArgs),
+    /// Answer a question about an image with a mask (steps and ids on stdout).
+    Ask(ask::AskArgs),
+    /// Score the whole pipeline on a ReasonSeg-format dataset (gIoU, cIoU).
+    Eval(eval::EvalArgs),
+    /// Write chat-format fine-tuning examples (Digital Twin + query -> steps and ids).
+    ExportSft(export_sft::ExportSftArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,6 +53,15 @@ fn main() -> std::process::ExitCode {
         Command::Proposals(args) => proposals::run(args),
         Command::Twin(args) => twin::run(args),
         Command::BenchTwin(args) => bench_twin::run(args),
+        Command::Segment(args) => segment::run(args),
+        Command::Ask(args) => match ask::run(args) {
+            Ok(ask::Answered::Nothing) => {
+                return std::process::ExitCode::from(ask::NOTHING_EXIT_CODE)
+            }
+            other => other.map(|_| ()),
+        },
+        Command::Eval(args) => eval::run(args),
+        Command::ExportSft(args) => export_sft::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
