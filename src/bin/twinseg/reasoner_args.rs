@@ -11,7 +11,9 @@ use twinseg::reason::{EmbeddedReasoner, Reasoner};
 pub const DEFAULT_ENDPOINT: &str = "https://api.openai.com/v1";
 /// Model name sent when `--model` is not given.
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
-/// Variable read for the key when `--api-key-env` is not given (used only if set).
+/// Variable read for the key when neither `--api-key-env` nor `--endpoint` is
+/// given (used only if set): an OpenAI key is never sent to another server
+/// unless asked for.
 pub const DEFAULT_KEY_VAR: &str = "OPENAI_API_KEY";
 
 /// Which reasoner answers the question.
@@ -37,7 +39,7 @@ pub struct ReasonerArgs {
     #[arg(long, value_name = "NAME")]
     model: Option<String>,
     /// Environment variable holding the API key (the key itself is never a flag and never printed)
-    /// [default: OPENAI_API_KEY when it is set, else no key].
+    /// [default: OPENAI_API_KEY when it is set and no --endpoint is given, else no key].
     #[arg(long, value_name = "VAR")]
     api_key_env: Option<String>,
     /// Longest wait for one request to the endpoint, in seconds.
@@ -106,7 +108,8 @@ impl ReasonerArgs {
     fn api_key(&self) -> Result<Option<ApiKey>, String> {
         match &self.api_key_env {
             Some(var) => ApiKey::from_env(var).map(Some).map_err(|e| e.to_string()),
-            None => Ok(ApiKey::from_env(DEFAULT_KEY_VAR).ok()),
+            None if self.endpoint.is_none() => Ok(ApiKey::from_env(DEFAULT_KEY_VAR).ok()),
+            None => Ok(None),
         }
     }
 }
@@ -134,6 +137,21 @@ mod tests {
         };
         let err = with_endpoint.build().err().expect("refused");
         assert!(err.contains("--endpoint only applies with --reasoner openai"));
+    }
+
+    #[test]
+    fn the_default_key_goes_only_to_the_default_endpoint() {
+        std::env::set_var(DEFAULT_KEY_VAR, "sk-default-endpoint-only");
+        let default = args(ReasonerKind::Openai).remote_config().expect("valid");
+        assert_eq!(
+            default.api_key,
+            Some(ApiKey::new("sk-default-endpoint-only"))
+        );
+        let other = ReasonerArgs {
+            endpoint: Some("http://127.0.0.1:8080/v1".into()),
+            ..args(ReasonerKind::Openai)
+        };
+        assert_eq!(other.remote_config().expect("valid").api_key, None);
     }
 
     #[test]
