@@ -10,6 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::mask::PixelBox;
+use crate::proposals::ProposalSettings;
+use crate::reason::Answer;
+
 /// Key of the envelope field that holds a message's JSON text.
 pub const ENVELOPE_MESSAGE: &str = "message";
 
@@ -37,6 +41,135 @@ pub enum ToWorker {
         /// Which model to load.
         model: ModelChoice,
     },
+    /// Hands the worker a flag it reads between decoder batches, so a
+    /// running "find all objects" can be stopped without ending the worker.
+    /// Payload: a `SharedArrayBuffer` of at least 4 bytes; a non-zero first
+    /// 32-bit integer means "stop". Only sent where the page is
+    /// cross-origin isolated (elsewhere shared memory does not exist).
+    ShareCancelFlag,
+    /// Finds every object of the image: proposals are streamed back in
+    /// batches ([`FromWorker::ProposalBatch`]), then the object tree and its
+    /// Digital Twin are built ([`FromWorker::Objects`]). No payload.
+    FindObjects {
+        /// The image to work on; requests about a replaced image are ignored.
+        image_id: u32,
+        /// Counts up with each run; reports repeat it.
+        run_id: u32,
+        /// Grid and filter thresholds.
+        settings: ProposalSettings,
+    },
+    /// Answers a question with the embedded reasoner, finding the objects
+    /// first (with `settings`) if that has not been done. No payload.
+    Ask {
+        /// The image asked about.
+        image_id: u32,
+        /// Counts up with each question; the answer repeats it.
+        ask_id: u32,
+        /// The question, in words.
+        query: String,
+        /// Thresholds for finding the objects, when they are still missing.
+        settings: ProposalSettings,
+    },
+    /// Sends back the compact Digital Twin (for a remote reasoner the page
+    /// talks to), finding the objects first if needed. No payload.
+    PrepareTwin {
+        /// The image asked about.
+        image_id: u32,
+        /// The question this twin is for.
+        ask_id: u32,
+        /// Thresholds for finding the objects, when they are still missing.
+        settings: ProposalSettings,
+    },
+    /// Turns an answer the page got elsewhere (a remote reasoner) into the
+    /// answer mask. No payload.
+    ApplyAnswer {
+        /// The image asked about.
+        image_id: u32,
+        /// The question answered.
+        ask_id: u32,
+        /// The parsed answer.
+        answer: Answer,
+    },
+    /// Segments from the person's own prompt, using the cached embedding.
+    /// No payload.
+    Segment {
+        /// The image.
+        image_id: u32,
+        /// Counts up with each prompt; the mask repeats it.
+        prompt_id: u32,
+        /// Positive and negative points in image pixels.
+        points: Vec<PromptPoint>,
+        /// A box `[x0, y0, x1, y1]` in image pixels.
+        bbox: Option<[f32; 4]>,
+    },
+    /// Asks for a document about the found objects. No payload.
+    Export {
+        /// The image.
+        image_id: u32,
+        /// Which document.
+        kind: ExportKind,
+    },
+}
+
+/// One point of a person's prompt, in image pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PromptPoint {
+    /// Horizontal position.
+    pub x: f32,
+    /// Vertical position.
+    pub y: f32,
+    /// `true`: the object is here; `false`: it is not.
+    pub positive: bool,
+}
+
+/// The documents the worker can write about the found objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportKind {
+    /// Every object as COCO-style JSON (compressed RLE masks).
+    Coco,
+    /// The Digital Twin as JSON.
+    Twin,
+}
+
+/// What the page is told about one proposal or object. Its mask travels in
+/// the payload as the 0/1 bytes of its box only (see [`patch_len`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaskInfo {
+    /// The proposal's candidate number while streaming; the Digital Twin id
+    /// in [`FromWorker::Objects`].
+    pub id: u32,
+    /// The object this is a part of (twin id), for objects only.
+    pub parent: Option<u32>,
+    /// "object", "part" or "subpart" for objects; empty while streaming.
+    pub level: String,
+    /// Tight box of the mask in image pixels.
+    pub bbox: PixelBox,
+    /// Pixel count.
+    pub area: u64,
+    /// The decoder's estimate of the mask's IoU.
+    pub predicted_iou: f32,
+    /// SAM's stability score.
+    pub stability_score: f32,
+}
+
+/// The payload length of a box-sized mask patch: one byte per pixel of `bbox`.
+pub fn patch_len(bbox: &PixelBox) -> usize {
+    bbox.width() as usize * bbox.height() as usize
+}
+
+/// The work the page can ask for besides encoding an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Finding all objects.
+    FindObjects,
+    /// Answering a question.
+    Ask,
+    /// Segmenting a prompt.
+    Segment,
+    /// Writing a download.
+    Export,
 }
 
 /// Which SAM model the worker runs.
@@ -127,6 +260,92 @@ pub enum FromWorker {
     ModelFailed {
         /// The load request this answers.
         request_id: u32,
+        /// One readable sentence that says what went wrong.
+        message: String,
+    },
+    /// Proposals kept after one decoder batch.
+    /// Payload: the mask patches of `new`, one after another (see [`MaskInfo`]).
+    ProposalBatch {
+        /// The image.
+        image_id: u32,
+        /// The run.
+        run_id: u32,
+        /// Proposals kept from this batch.
+        new: Vec<MaskInfo>,
+        /// Ids of earlier proposals that better ones replaced.
+        removed: Vec<u32>,
+        /// Prompts run so far.
+        done: usize,
+        /// Prompts in the whole run.
+        total: usize,
+    },
+    /// The run ended (finished or stopped): the objects of the Digital Twin,
+    /// which replace the streamed proposals.
+    /// Payload: the mask patches of `objects`, one after another.
+    Objects {
+        /// The image.
+        image_id: u32,
+        /// The run.
+        run_id: u32,
+        /// Every object, parents first, ids as in the Digital Twin.
+        objects: Vec<MaskInfo>,
+        /// Whether the person stopped the run early.
+        cancelled: bool,
+        /// Prompts run.
+        done: usize,
+        /// Prompts the whole run would have made.
+        total: usize,
+    },
+    /// The compact Digital Twin, exactly as a remote reasoner gets it. No payload.
+    TwinReady {
+        /// The image.
+        image_id: u32,
+        /// The question it is for.
+        ask_id: u32,
+        /// The compact text.
+        compact: String,
+        /// The ids of its objects, to check a remote answer against.
+        ids: Vec<u32>,
+    },
+    /// A question is answered.
+    /// Payload: the answer mask, `width * height` bytes of 0/1.
+    Answered {
+        /// The image.
+        image_id: u32,
+        /// The question.
+        ask_id: u32,
+        /// The selected ids, the reasoning steps, and why none, if none.
+        answer: Answer,
+        /// Pixels in the answer mask.
+        area: u64,
+    },
+    /// The mask for a person's prompt.
+    /// Payload: the mask, `width * height` bytes of 0/1.
+    PromptMask {
+        /// The image.
+        image_id: u32,
+        /// The prompt.
+        prompt_id: u32,
+        /// The decoder's estimate of the mask's IoU.
+        score: f32,
+        /// Pixels in the mask.
+        area: u64,
+    },
+    /// A requested document. No payload.
+    Exported {
+        /// The image.
+        image_id: u32,
+        /// Which document.
+        kind: ExportKind,
+        /// Its JSON text.
+        text: String,
+    },
+    /// A task failed; the image and earlier results stay. No payload.
+    TaskFailed {
+        /// The image.
+        image_id: u32,
+        /// The task.
+        task: Task,
         /// One readable sentence that says what went wrong.
         message: String,
     },
@@ -355,6 +574,107 @@ mod tests {
             let json = report.to_json().unwrap();
             assert_eq!(FromWorker::from_json(&json).unwrap(), report);
         }
+    }
+
+    #[test]
+    fn flow_messages_round_trip_through_json() {
+        let bbox = PixelBox {
+            x0: 1,
+            y0: 2,
+            x1: 4,
+            y1: 7,
+        };
+        let requests = [
+            ToWorker::ShareCancelFlag,
+            ToWorker::FindObjects {
+                image_id: 1,
+                run_id: 2,
+                settings: ProposalSettings {
+                    points_per_side: 8,
+                    ..ProposalSettings::default()
+                },
+            },
+            ToWorker::Ask {
+                image_id: 1,
+                ask_id: 3,
+                query: "the red one".into(),
+                settings: ProposalSettings::default(),
+            },
+            ToWorker::ApplyAnswer {
+                image_id: 1,
+                ask_id: 3,
+                answer: Answer {
+                    ids: vec![2],
+                    steps: vec!["Colour red: 2.".into()],
+                    none_reason: None,
+                },
+            },
+            ToWorker::Segment {
+                image_id: 1,
+                prompt_id: 4,
+                points: vec![PromptPoint {
+                    x: 3.5,
+                    y: 4.0,
+                    positive: false,
+                }],
+                bbox: Some([0.0, 0.0, 5.0, 5.0]),
+            },
+            ToWorker::Export {
+                image_id: 1,
+                kind: ExportKind::Coco,
+            },
+        ];
+        for request in requests {
+            let json = request.to_json().unwrap();
+            assert_eq!(ToWorker::from_json(&json).unwrap(), request);
+        }
+        let info = MaskInfo {
+            id: 5,
+            parent: Some(1),
+            level: "part".into(),
+            bbox,
+            area: 9,
+            predicted_iou: 0.9,
+            stability_score: 0.95,
+        };
+        let reports = [
+            FromWorker::ProposalBatch {
+                image_id: 1,
+                run_id: 2,
+                new: vec![info.clone()],
+                removed: vec![3],
+                done: 16,
+                total: 64,
+            },
+            FromWorker::Objects {
+                image_id: 1,
+                run_id: 2,
+                objects: vec![info],
+                cancelled: true,
+                done: 16,
+                total: 64,
+            },
+            FromWorker::TaskFailed {
+                image_id: 1,
+                task: Task::Ask,
+                message: "no".into(),
+            },
+        ];
+        for report in reports {
+            let json = report.to_json().unwrap();
+            assert_eq!(FromWorker::from_json(&json).unwrap(), report);
+        }
+    }
+
+    #[test]
+    fn a_patch_is_one_byte_per_box_pixel() {
+        let bbox = PixelBox {
+            x0: 2,
+            y0: 3,
+            x1: 5,
+            y1: 7,
+        };
+        assert_eq!(patch_len(&bbox), 12);
     }
 
     #[test]

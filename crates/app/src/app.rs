@@ -8,18 +8,28 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use twinseg::protocol::{rgba_len, FromWorker, ModelChoice, ModelPart, Stage, Timings, ToWorker};
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, KeyboardEvent};
 
+use crate::ask::AskPanel;
 use crate::canvas::ImageCanvas;
+use crate::downloads::Downloads;
+use crate::find::FindPanel;
+use crate::flow::Flow;
 use crate::model::ModelPicker;
+use crate::params::StartParams;
 use crate::picker::ImagePicker;
 use crate::status::{ErrorAlert, StatusPanel};
 use crate::worker::{describe, Report, WorkerClient};
 
 /// Files above this size are refused before they are read.
 const MAX_FILE_BYTES: f64 = 256.0 * 1024.0 * 1024.0;
+
+/// Crashes in a row (without an image finishing in between) after which the
+/// worker is no longer restarted, so a file that always crashes it cannot
+/// make the page restart it forever.
+const MAX_RESTARTS: u32 = 2;
 
 /// Whether the worker can take requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +144,12 @@ pub struct AppState {
     pub model: RwSignal<ModelStatus>,
     last_model_request: StoredValue<u32>,
     last_id: StoredValue<u32>,
+    /// Found objects, the question and its answer, the prompt.
+    pub flow: Flow,
+    /// The current image's file, kept to hand it to a restarted worker.
+    file: StoredValue<Option<File>, LocalStorage>,
+    /// Worker crashes since an image last finished.
+    restarts: StoredValue<u32>,
 }
 
 impl AppState {
@@ -148,19 +164,62 @@ impl AppState {
             model: RwSignal::new(ModelStatus::default()),
             last_model_request: StoredValue::new(0),
             last_id: StoredValue::new(0),
+            flow: Flow::new(),
+            file: StoredValue::new_local(None),
+            restarts: StoredValue::new(0),
         }
     }
 
     fn start_worker(self) {
         let on_report = move |report| self.receive(report);
-        let on_failure = move |message| {
-            self.worker.set(WorkerState::Broken);
-            self.error.set(Some(message));
-        };
+        let on_failure = move |message| spawn_local(async move { self.worker_failed(message) });
         match WorkerClient::spawn(on_report, on_failure) {
             Ok(client) => self.client.set_value(Some(Rc::new(client))),
-            Err(message) => on_failure(message),
+            Err(message) => {
+                self.worker.set(WorkerState::Broken);
+                self.error.set(Some(message));
+            }
         }
+    }
+
+    /// A worker that had started and then died is replaced by a fresh one,
+    /// which gets the model and the current image again; the picture, and
+    /// everything else the person did in the page, stays.
+    fn worker_failed(self, message: String) {
+        let restarts = self.restarts.get_value();
+        if self.worker.get_untracked() != WorkerState::Ready || restarts >= MAX_RESTARTS {
+            self.client.set_value(None);
+            self.worker.set(WorkerState::Broken);
+            self.error
+                .set(Some(format!("{message} Reload the page to try again.")));
+            return;
+        }
+        self.restarts.set_value(restarts + 1);
+        self.pending.set_value(Vec::new());
+        self.client.set_value(None);
+        self.worker.set(WorkerState::Starting);
+        self.start_worker();
+        let in_use = self.model.with_untracked(|status| status.in_use.clone());
+        if in_use != ModelChoice::Builtin {
+            self.load_model(in_use);
+        }
+        let id = self.last_id.get_value();
+        let has_image = self.image.with_untracked(|image| {
+            image
+                .as_ref()
+                .is_some_and(|image| image.id == id && !image.cancelled)
+        });
+        if let Some(file) = self.file.get_value().filter(|_| has_image) {
+            self.update_current(id, |image| {
+                image.stage = None;
+                image.failed = None;
+                image.cancelled = false;
+            });
+            self.send_file(id, file);
+        }
+        self.error.set(Some(format!(
+            "{message} The worker was restarted; your image and question are kept."
+        )));
     }
 
     /// Starts work on a file the person gave: read it, hand it to the worker.
@@ -170,6 +229,8 @@ impl AppState {
         let name = file.name();
         self.error.set(None);
         self.picture.set(None);
+        self.flow.reset();
+        self.file.set_value(Some(file.clone()));
         self.image.set(Some(ImageStatus {
             id,
             name: name.clone(),
@@ -190,6 +251,12 @@ impl AppState {
             );
             return;
         }
+        self.send_file(id, file);
+    }
+
+    /// Reads the file and hands its bytes to the worker as image `id`.
+    fn send_file(self, id: u32, file: File) {
+        let name = file.name();
         spawn_local(async move {
             match JsFuture::from(file.array_buffer()).await {
                 Ok(buffer) if self.is_current(id) => {
@@ -219,6 +286,7 @@ impl AppState {
         }
         let id = self.last_id.get_value();
         self.update_current(id, |image| image.cancelled = true);
+        self.flow.reset();
         self.last_id.set_value(id.wrapping_add(1));
         self.pending.set_value(Vec::new());
         self.client.set_value(None);
@@ -232,7 +300,9 @@ impl AppState {
 
     /// Escape stops the work if there is any, else dismisses the error.
     fn escape(self) {
-        if self.is_working() {
+        if self.flow.is_running() {
+            self.cancel_run();
+        } else if self.is_working() {
             self.cancel();
         } else {
             self.error.set(None);
@@ -241,7 +311,11 @@ impl AppState {
 
     /// Sends a request now, or keeps it until the worker is ready (a worker
     /// drops messages that arrive before its wasm has loaded).
-    fn send(self, request: ToWorker, payload: Option<ArrayBuffer>) -> Result<(), String> {
+    pub(crate) fn send(
+        self,
+        request: ToWorker,
+        payload: Option<ArrayBuffer>,
+    ) -> Result<(), String> {
         if self.worker.get_untracked() == WorkerState::Starting {
             self.pending
                 .update_value(|pending| pending.push((request, payload)));
@@ -253,8 +327,17 @@ impl AppState {
         })
     }
 
+    /// Sends a request with shared memory (not transferred) to a ready worker.
+    pub(crate) fn send_shared(self, request: ToWorker, shared: &JsValue) -> Result<(), String> {
+        self.client.with_value(|client| match client {
+            Some(client) => client.send_shared(&request, shared),
+            None => Err("The worker is not running; reload the page.".into()),
+        })
+    }
+
     fn worker_ready(self) {
         self.worker.set(WorkerState::Ready);
+        self.share_cancel_flag();
         let pending = self
             .pending
             .try_update_value(std::mem::take)
@@ -313,14 +396,17 @@ impl AppState {
                 model,
                 from_cache,
                 load_ms,
-            } if request_id == latest => self.model.set(ModelStatus {
-                in_use: model,
-                requested: None,
-                state: ModelState::Ready {
-                    from_cache,
-                    load_ms: Some(load_ms),
-                },
-            }),
+            } if request_id == latest => {
+                self.flow.reset();
+                self.model.set(ModelStatus {
+                    in_use: model,
+                    requested: None,
+                    state: ModelState::Ready {
+                        from_cache,
+                        load_ms: Some(load_ms),
+                    },
+                })
+            }
             FromWorker::ModelFailed {
                 request_id,
                 message,
@@ -354,6 +440,9 @@ impl AppState {
     }
 
     fn receive(self, report: Report) {
+        if self.receive_flow(&report.message, report.payload.clone()) {
+            return;
+        }
         match report.message {
             FromWorker::Ready => self.worker_ready(),
             FromWorker::Progress { image_id, stage } => {
@@ -366,10 +455,13 @@ impl AppState {
             } if self.is_current(image_id) => {
                 self.show_pixels(image_id, width, height, report.payload)
             }
-            FromWorker::Encoded { image_id, timings } => self.update_current(image_id, |image| {
-                image.stage = Some(Stage::Done);
-                image.timings = Some(timings);
-            }),
+            FromWorker::Encoded { image_id, timings } => {
+                self.restarts.set_value(0);
+                self.update_current(image_id, |image| {
+                    image.stage = Some(Stage::Done);
+                    image.timings = Some(timings);
+                })
+            }
             FromWorker::Failed {
                 image_id,
                 stage,
@@ -405,6 +497,9 @@ impl AppState {
 pub fn App() -> impl IntoView {
     let state = AppState::new();
     state.start_worker();
+    let params = StartParams::from_location();
+    params.apply(state);
+    provide_context(params.clone());
     let on_file = Callback::new(move |file: File| state.open(file));
     let on_cancel = Callback::new(move |()| state.cancel());
     let on_model = Callback::new(move |model: ModelChoice| state.load_model(model));
@@ -415,7 +510,7 @@ pub fn App() -> impl IntoView {
     });
     on_cleanup(move || escape.remove());
     view! {
-        <main class="app">
+        <main class="app" class:embed=params.embed>
             <header class="app-header">
                 <h1>"twinseg"</h1>
                 <p class="tagline">
@@ -426,7 +521,10 @@ pub fn App() -> impl IntoView {
             <StatusPanel worker=state.worker image=state.image on_cancel=on_cancel />
             <ErrorAlert error=state.error />
             <ModelPicker model=state.model on_load=on_model />
-            <ImageCanvas picture=state.picture error=state.error />
+            <FindPanel state=state />
+            <AskPanel state=state />
+            <ImageCanvas state=state />
+            <Downloads state=state />
         </main>
     }
 }

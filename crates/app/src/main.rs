@@ -2,9 +2,16 @@
 //! to a Web Worker and shows what comes back. `main` only mounts the app.
 
 mod app;
+mod ask;
 mod canvas;
+mod downloads;
+mod find;
+mod flow;
 mod model;
+mod overlay;
+mod params;
 mod picker;
+mod reasoner;
 mod status;
 mod worker;
 

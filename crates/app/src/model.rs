@@ -1,6 +1,11 @@
-//! Choosing the model: the built-in test model, or any SAM-contract ONNX pair
+//! Choosing the model: the built-in test model, any SAM-contract ONNX pair
 //! by address (downloaded with progress, cached by the browser for the next
-//! visit), and forgetting downloaded models.
+//! visit), or a pair of files the person picks from disk (handed to the
+//! worker as `blob:` addresses, so their bytes never leave the machine), and
+//! forgetting downloaded models.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use leptos::ev;
 use leptos::html::Input;
@@ -8,6 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use twinseg::protocol::{ModelChoice, ModelPart, MODEL_CACHE};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::{File, Url};
 
 use crate::app::{ModelState, ModelStatus};
 use crate::worker::describe;
@@ -17,7 +23,30 @@ use crate::worker::describe;
 pub fn ModelPicker(model: RwSignal<ModelStatus>, on_load: Callback<ModelChoice>) -> impl IntoView {
     let encoder = NodeRef::<Input>::new();
     let decoder = NodeRef::<Input>::new();
+    let encoder_file = NodeRef::<Input>::new();
+    let decoder_file = NodeRef::<Input>::new();
     let note = RwSignal::new(None::<String>);
+    let on_files = move |event: ev::SubmitEvent| {
+        event.prevent_default();
+        let picked = |input: NodeRef<Input>| {
+            input
+                .get()
+                .and_then(|input| input.files())
+                .and_then(|files| files.get(0))
+        };
+        match (picked(encoder_file), picked(decoder_file)) {
+            (Some(encoder), Some(decoder)) => match file_pair(&encoder, &decoder) {
+                Ok(choice) => {
+                    note.set(None);
+                    on_load.run(choice);
+                }
+                Err(message) => note.set(Some(message)),
+            },
+            _ => note.set(Some(
+                "Pick both files: the encoder and the decoder ONNX.".into(),
+            )),
+        }
+    };
     let on_submit = move |event: ev::SubmitEvent| {
         event.prevent_default();
         let (Some(encoder), Some(decoder)) = (encoder.get(), decoder.get()) else {
@@ -63,14 +92,55 @@ pub fn ModelPicker(model: RwSignal<ModelStatus>, on_load: Callback<ModelChoice>)
                     </button>
                 </div>
             </form>
+            <form class="model-files" on:submit=on_files>
+                <label for="encoder-file">"Encoder ONNX file"</label>
+                <input id="encoder-file" node_ref=encoder_file type="file" accept=".onnx,application/octet-stream" />
+                <label for="decoder-file">"Decoder ONNX file"</label>
+                <input id="decoder-file" node_ref=decoder_file type="file" accept=".onnx,application/octet-stream" />
+                <div class="model-actions">
+                    <button type="submit" class="button">"Load these files"</button>
+                </div>
+            </form>
             <p class="model-note" aria-live="polite">{move || note.get()}</p>
         </details>
     }
 }
 
+thread_local! {
+    /// File names of the `blob:` addresses made for picked model files.
+    static PICKED_NAMES: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+}
+
+/// Gives the worker picked files as `blob:` addresses: it reads them like a
+/// download, and they stay valid for as long as the page is open, so a
+/// restarted worker can read them again.
+fn file_pair(encoder: &File, decoder: &File) -> Result<ModelChoice, String> {
+    let address = |file: &File| {
+        let url = Url::create_object_url_with_blob(file).map_err(|error| {
+            format!(
+                "\u{201c}{}\u{201d} cannot be read: {}",
+                file.name(),
+                describe(&error)
+            )
+        })?;
+        PICKED_NAMES.with_borrow_mut(|names| names.insert(url.clone(), file.name()));
+        Ok::<_, String>(url)
+    };
+    Ok(ModelChoice::Url {
+        encoder: address(encoder)?,
+        decoder: address(decoder)?,
+    })
+}
+
 fn model_name(model: &ModelChoice) -> String {
     match model {
         ModelChoice::Builtin => "the built-in test model".into(),
+        ModelChoice::Url { encoder, .. } if encoder.starts_with("blob:") => PICKED_NAMES
+            .with_borrow(|names| names.get(encoder).cloned())
+            .map_or_else(
+                || "the picked files".into(),
+                |name| format!("the picked file {name}"),
+            ),
         ModelChoice::Url { encoder, .. } => {
             let file = encoder.rsplit('/').next().unwrap_or(encoder);
             file.trim_end_matches(".onnx")

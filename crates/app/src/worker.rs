@@ -77,6 +77,21 @@ impl WorkerClient {
     }
 }
 
+impl WorkerClient {
+    /// Sends a request whose payload is shared memory: posted, not
+    /// transferred, so both sides see the same bytes.
+    pub fn send_shared(&self, request: &ToWorker, shared: &JsValue) -> Result<(), String> {
+        let json = request.to_json().map_err(|error| error.to_string())?;
+        let envelope = Object::new();
+        Reflect::set(&envelope, &ENVELOPE_MESSAGE.into(), &json.into())
+            .map_err(|e| describe(&e))?;
+        Reflect::set(&envelope, &ENVELOPE_PAYLOAD.into(), shared).map_err(|e| describe(&e))?;
+        self.worker
+            .post_message(&envelope)
+            .map_err(|error| format!("The worker did not take the request: {}", describe(&error)))
+    }
+}
+
 impl Drop for WorkerClient {
     fn drop(&mut self) {
         self.worker.set_onmessage(None);

@@ -3,7 +3,7 @@
 
 use js_sys::{Array, ArrayBuffer, Object, Reflect};
 use twinseg::protocol::{FromWorker, ToWorker, ENVELOPE_MESSAGE, ENVELOPE_PAYLOAD};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 /// The worker's side of the channel to the page.
@@ -41,7 +41,9 @@ impl Port {
 }
 
 /// Reads a request and its payload out of a message event from the page.
-pub fn receive(event: &MessageEvent) -> Result<(ToWorker, Option<ArrayBuffer>), String> {
+/// The payload is an `ArrayBuffer`, or the `SharedArrayBuffer` of
+/// [`ToWorker::ShareCancelFlag`].
+pub fn receive(event: &MessageEvent) -> Result<(ToWorker, Option<JsValue>), String> {
     let envelope = event.data();
     let json = Reflect::get(&envelope, &ENVELOPE_MESSAGE.into())
         .ok()
@@ -50,6 +52,6 @@ pub fn receive(event: &MessageEvent) -> Result<(ToWorker, Option<ArrayBuffer>), 
     let request = ToWorker::from_json(&json).map_err(|error| error.to_string())?;
     let payload = Reflect::get(&envelope, &ENVELOPE_PAYLOAD.into())
         .ok()
-        .and_then(|value| value.dyn_into::<ArrayBuffer>().ok());
+        .filter(|value| !value.is_undefined() && !value.is_null());
     Ok((request, payload))
 }

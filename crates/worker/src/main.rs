@@ -7,6 +7,7 @@
 
 mod envelope;
 mod models;
+mod objects;
 mod session;
 
 use std::cell::RefCell;
@@ -40,17 +41,69 @@ fn handle(
     session: &Rc<RefCell<session::Session>>,
     port: &envelope::Port,
     request: ToWorker,
-    payload: Option<ArrayBuffer>,
+    payload: Option<JsValue>,
 ) {
+    let buffer = || {
+        payload
+            .clone()
+            .and_then(|value| value.dyn_into::<ArrayBuffer>().ok())
+    };
     match request {
         ToWorker::SetImage { image_id, name } => {
             session
                 .borrow_mut()
-                .set_image(port, image_id, &name, payload);
+                .set_image(port, image_id, &name, buffer());
         }
         ToWorker::LoadModel { request_id, model } => {
             let load = models::load(session.clone(), port.clone(), request_id, model);
             wasm_bindgen_futures::spawn_local(load);
+        }
+        ToWorker::ShareCancelFlag => {
+            if let Some(shared) = payload.as_ref() {
+                session
+                    .borrow_mut()
+                    .share_cancel_flag(objects::CancelFlag::new(shared));
+            }
+        }
+        ToWorker::FindObjects {
+            image_id,
+            run_id,
+            settings,
+        } => session
+            .borrow_mut()
+            .find_objects(port, image_id, run_id, &settings),
+        ToWorker::Ask {
+            image_id,
+            ask_id,
+            query,
+            settings,
+        } => session
+            .borrow_mut()
+            .ask(port, image_id, ask_id, &query, &settings),
+        ToWorker::PrepareTwin {
+            image_id,
+            ask_id,
+            settings,
+        } => session
+            .borrow_mut()
+            .prepare_twin(port, image_id, ask_id, &settings),
+        ToWorker::ApplyAnswer {
+            image_id,
+            ask_id,
+            answer,
+        } => session
+            .borrow_mut()
+            .apply_answer(port, image_id, ask_id, answer),
+        ToWorker::Segment {
+            image_id,
+            prompt_id,
+            points,
+            bbox,
+        } => session
+            .borrow_mut()
+            .segment(port, image_id, prompt_id, &points, bbox),
+        ToWorker::Export { image_id, kind } => {
+            session.borrow_mut().export(port, image_id, kind);
         }
     }
 }

@@ -5,13 +5,17 @@
 
 use image::RgbImage;
 use js_sys::{ArrayBuffer, Uint8Array};
+use twinseg::decoder::{PointPrompt, Prompt};
 use twinseg::encoder::Embedding;
 use twinseg::model::SamModel;
-use twinseg::protocol::{FromWorker, Stage, Timings};
+use twinseg::proposals::ProposalSettings;
+use twinseg::protocol::{ExportKind, FromWorker, PromptPoint, Stage, Task, Timings};
+use twinseg::reason::Answer;
 use wasm_bindgen::JsCast;
 use web_sys::WorkerGlobalScope;
 
 use crate::envelope::Port;
+use crate::objects::{self, CancelFlag, Found, RunInput};
 
 /// The worker's state across requests.
 #[derive(Default)]
@@ -20,6 +24,9 @@ pub struct Session {
     image: Option<(u32, RgbImage)>,
     embedding: Option<Embedding>,
     latest_model_request: u32,
+    name: String,
+    found: Option<Found>,
+    cancel: Option<CancelFlag>,
 }
 
 /// A failed stage, with a sentence for the person.
@@ -46,6 +53,209 @@ impl Session {
         }
     }
 
+    /// Keeps the page's stop flag for proposal runs.
+    pub fn share_cancel_flag(&mut self, flag: CancelFlag) {
+        self.cancel = Some(flag);
+    }
+
+    /// Finds every object of the image, streaming the proposals.
+    pub fn find_objects(
+        &mut self,
+        port: &Port,
+        image_id: u32,
+        run_id: u32,
+        settings: &ProposalSettings,
+    ) {
+        let result = self.run_find(port, image_id, run_id, settings);
+        self.report(port, image_id, Task::FindObjects, result);
+    }
+
+    /// Answers a question with the embedded reasoner.
+    pub fn ask(
+        &mut self,
+        port: &Port,
+        image_id: u32,
+        ask_id: u32,
+        query: &str,
+        settings: &ProposalSettings,
+    ) {
+        let result = self
+            .ensure_found(port, image_id, settings)
+            .and_then(|found| {
+                let answer = found.ask(query);
+                let mask = found.compose(&answer)?;
+                Ok((answer, mask))
+            });
+        let result = result.map(|(answer, mask)| answered(port, image_id, ask_id, answer, &mask));
+        self.report(port, image_id, Task::Ask, result);
+    }
+
+    /// Sends the compact twin for a remote reasoner.
+    pub fn prepare_twin(
+        &mut self,
+        port: &Port,
+        image_id: u32,
+        ask_id: u32,
+        settings: &ProposalSettings,
+    ) {
+        let result = self.ensure_found(port, image_id, settings).map(|found| {
+            let report = FromWorker::TwinReady {
+                image_id,
+                ask_id,
+                compact: found.compact(),
+                ids: found.ids(),
+            };
+            port.post(&report, None);
+        });
+        self.report(port, image_id, Task::Ask, result);
+    }
+
+    /// Turns a remote reasoner's answer into the answer mask.
+    pub fn apply_answer(&mut self, port: &Port, image_id: u32, ask_id: u32, answer: Answer) {
+        let result = self
+            .current_found(image_id)
+            .and_then(|found| found.compose(&answer))
+            .map(|mask| answered(port, image_id, ask_id, answer, &mask));
+        self.report(port, image_id, Task::Ask, result);
+    }
+
+    /// Segments the person's prompt from the cached embedding.
+    pub fn segment(
+        &mut self,
+        port: &Port,
+        image_id: u32,
+        prompt_id: u32,
+        points: &[PromptPoint],
+        bbox: Option<[f32; 4]>,
+    ) {
+        let result = self.predict(points, bbox, image_id).map(|(mask, score)| {
+            let report = FromWorker::PromptMask {
+                image_id,
+                prompt_id,
+                score,
+                area: mask.area(),
+            };
+            port.post(&report, Some(objects::to_buffer(mask.bits())));
+        });
+        self.report(port, image_id, Task::Segment, result);
+    }
+
+    /// Writes a download about the found objects.
+    pub fn export(&mut self, port: &Port, image_id: u32, kind: ExportKind) {
+        let name = self.name.clone();
+        let result = self
+            .current_found(image_id)
+            .and_then(|found| found.export(kind, &name))
+            .map(|text| {
+                port.post(
+                    &FromWorker::Exported {
+                        image_id,
+                        kind,
+                        text,
+                    },
+                    None,
+                );
+            });
+        self.report(port, image_id, Task::Export, result);
+    }
+
+    fn report(&self, port: &Port, image_id: u32, task: Task, result: Result<(), String>) {
+        if let Err(message) = result {
+            port.post(
+                &FromWorker::TaskFailed {
+                    image_id,
+                    task,
+                    message,
+                },
+                None,
+            );
+        }
+    }
+
+    fn run_find(
+        &mut self,
+        port: &Port,
+        image_id: u32,
+        run_id: u32,
+        settings: &ProposalSettings,
+    ) -> Result<(), String> {
+        self.check_current(image_id)?;
+        let (Some(model), Some(embedding), Some((_, image))) = (
+            self.model.as_ref(),
+            self.embedding.as_ref(),
+            self.image.as_ref(),
+        ) else {
+            return Err("The image is not encoded yet; wait until it is, then try again.".into());
+        };
+        let input = RunInput {
+            model,
+            embedding,
+            image,
+            cancel: self.cancel.as_ref(),
+        };
+        let found = objects::find(input, port, image_id, run_id, settings)?;
+        self.found = Some(found);
+        Ok(())
+    }
+
+    fn ensure_found(
+        &mut self,
+        port: &Port,
+        image_id: u32,
+        settings: &ProposalSettings,
+    ) -> Result<&Found, String> {
+        if self.found.is_none() {
+            self.run_find(port, image_id, 0, settings)?;
+        }
+        self.current_found(image_id)
+    }
+
+    fn current_found(&self, image_id: u32) -> Result<&Found, String> {
+        self.check_current(image_id)?;
+        self.found
+            .as_ref()
+            .ok_or_else(|| "No objects have been found in this image yet.".to_string())
+    }
+
+    fn check_current(&self, image_id: u32) -> Result<(), String> {
+        match &self.image {
+            Some((id, _)) if *id == image_id => Ok(()),
+            _ => Err("That image is no longer open.".into()),
+        }
+    }
+
+    fn predict(
+        &self,
+        points: &[PromptPoint],
+        bbox: Option<[f32; 4]>,
+        image_id: u32,
+    ) -> Result<(twinseg::mask::Mask, f32), String> {
+        self.check_current(image_id)?;
+        let (Some(model), Some(embedding)) = (self.model.as_ref(), self.embedding.as_ref()) else {
+            return Err("The image is not encoded yet; wait until it is, then try again.".into());
+        };
+        let prompt = Prompt {
+            points: points
+                .iter()
+                .map(|p| PointPrompt {
+                    x: p.x,
+                    y: p.y,
+                    positive: p.positive,
+                })
+                .collect(),
+            bbox,
+            mask_input: None,
+        };
+        let prediction = model
+            .predict(embedding, &prompt)
+            .map_err(|error| format!("The prompt could not be segmented: {error}."))?;
+        let best = prediction
+            .best_index()
+            .ok_or_else(|| "The model returned no mask for the prompt.".to_string())?;
+        let mask = prediction.masks[best].to_mask(embedding.frame(), 0.0);
+        Ok((mask, prediction.iou[best]))
+    }
+
     /// Marks `request_id` as the newest model request; older ones finishing
     /// later are ignored.
     pub fn begin_model_request(&mut self, request_id: u32) {
@@ -61,6 +271,7 @@ impl Session {
     pub fn use_model(&mut self, port: &Port, model: SamModel) {
         self.model = Some(model);
         self.embedding = None;
+        self.found = None;
         if let Some(image_id) = self.image.as_ref().map(|(id, _)| *id) {
             if let Err(failure) = self.encode(port, image_id, Timings::default()) {
                 port.post(&failure.report(image_id), None);
@@ -78,6 +289,8 @@ impl Session {
     ) -> Result<(), Failure> {
         self.image = None;
         self.embedding = None;
+        self.found = None;
+        self.name = name.to_string();
         progress(port, image_id, Stage::Decoding);
         let started = now_ms();
         let bytes = payload
@@ -154,6 +367,16 @@ impl Failure {
 
 fn progress(port: &Port, image_id: u32, stage: Stage) {
     port.post(&FromWorker::Progress { image_id, stage }, None);
+}
+
+fn answered(port: &Port, image_id: u32, ask_id: u32, answer: Answer, mask: &twinseg::mask::Mask) {
+    let report = FromWorker::Answered {
+        image_id,
+        ask_id,
+        answer,
+        area: mask.area(),
+    };
+    port.post(&report, Some(objects::to_buffer(mask.bits())));
 }
 
 /// The RGB pixels as a new RGBA buffer in JS memory, ready to transfer.

@@ -3,6 +3,7 @@
 //! clear sentence on stderr with a non-zero exit code.
 
 mod ask;
+mod bench;
 mod bench_twin;
 mod eval;
 mod export_sft;
@@ -34,6 +35,8 @@ enum Command {
     Proposals(proposals::ProposalsArgs),
     /// Write the Digital Twin of an image (full JSON, or the compact form sent to LLMs).
     Twin(twin::TwinArgs),
+    /// Time every stage (prepare, encoder, decoder, everything mode, DT, reasoning, ask), with an onnxruntime reference.
+    Bench(bench::BenchArgs),
     /// Measure the size and token cost of the Digital Twin's renderings.
     BenchTwin(bench_twin::BenchTwinArgs),
     /// Segment one object from point and box prompts into a mask PNG.
@@ -52,6 +55,7 @@ fn main() -> std::process::ExitCode {
         Command::Scenes(args) => scenes::run(args),
         Command::Proposals(args) => proposals::run(args),
         Command::Twin(args) => twin::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::BenchTwin(args) => bench_twin::run(args),
         Command::Segment(args) => segment::run(args),
         Command::Ask(args) => match ask::run(args) {

@@ -20,13 +20,18 @@ export const DIST = resolve(new URL('../../../dist', import.meta.url).pathname);
 
 /**
  * Starts the server; resolves to { url, requests, close() }. `files` maps
- * extra URL paths to files on disk; `requests` lists every path asked for.
+ * extra URL paths to files on disk, `bodies` maps paths to Buffers to serve;
+ * `requests` lists every path asked for.
  */
-export async function serveDist({ root = DIST, isolated = true, files = {} } = {}) {
+export async function serveDist({ root = DIST, isolated = true, files = {}, bodies = {} } = {}) {
   const requests = [];
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
     requests.push(path);
+    if (bodies[path]) {
+      response.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(bodies[path]);
+      return;
+    }
     const file = files[path] ?? normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
     if (!files[path] && file !== root && !file.startsWith(root + sep)) {
       response.writeHead(403).end();

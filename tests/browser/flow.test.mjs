@@ -1,0 +1,280 @@
+// The whole flow in the page, in headless Chromium: find all objects (live,
+// stoppable), hover, ask the embedded reasoner, ask a remote reasoner (a mock
+// on 127.0.0.1 that records what it gets), point prompts, and downloads.
+// Small image, small grid, one page, so the suite stays quick.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+
+import { WORK_TIMEOUT, waitForStage, waitForWorker } from './support/app.mjs';
+import { launchBrowser, openPage } from './support/browser.mjs';
+import { encodePng, sceneColourAt } from './support/png.mjs';
+import { DIST, serveDist } from './support/server.mjs';
+
+const BACKGROUND = [40, 160, 90];
+const RED = [220, 40, 40];
+const BLUE = [40, 70, 200];
+const SCENE = {
+  width: 160,
+  height: 120,
+  rects: [
+    { x0: 10, y0: 30, x1: 60, y1: 90, colour: RED },
+    { x0: 100, y0: 20, x1: 150, y1: 70, colour: BLUE },
+  ],
+};
+const IN_RED = { x: 35, y: 60 };
+const IN_BLUE = { x: 125, y: 45 };
+const OUTSIDE = { x: 80, y: 110 };
+
+function scenePng() {
+  return encodePng(SCENE.width, SCENE.height, sceneColourAt(BACKGROUND, SCENE.rects));
+}
+
+/** Alpha of a canvas at image pixel probes. */
+async function alphaAt(page, selector, probes) {
+  return page.evaluate(
+    ({ selector, probes }) => {
+      const context = document.querySelector(selector).getContext('2d');
+      return probes.map(({ x, y }) => context.getImageData(x, y, 1, 1).data[3]);
+    },
+    { selector, probes },
+  );
+}
+
+/** Screen position of an image pixel on the (scaled) top canvas. */
+async function screenPoint(page, { x, y }) {
+  return page.$eval(
+    '#mask-canvas',
+    (canvas, p) => {
+      const rect = canvas.getBoundingClientRect();
+      return { x: rect.left + ((p.x + 0.5) * rect.width) / canvas.width, y: rect.top + ((p.y + 0.5) * rect.height) / canvas.height };
+    },
+    { x, y },
+  );
+}
+
+/** PNG width, height and colour type from its header. */
+function pngHeader(bytes) {
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20), colourType: bytes[25] };
+}
+
+async function download(page, selector) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  return { name: file.suggestedFilename(), bytes: readFileSync(await file.path()) };
+}
+
+/** A mock OpenAI-compatible endpoint that records request bodies and answers as told. */
+async function mockReasoner() {
+  const mock = { bodies: [], reply: { status: 200, body: '{}' } };
+  const server = createServer((request, response) => {
+    const cors = {
+      'access-control-allow-origin': '*',
+      'access-control-allow-headers': 'content-type, authorization',
+      'access-control-allow-methods': 'POST',
+    };
+    if (request.method === 'OPTIONS') {
+      response.writeHead(204, cors).end();
+      return;
+    }
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      mock.bodies.push({ path: request.url, auth: request.headers.authorization, text: Buffer.concat(chunks).toString('utf8') });
+      response.writeHead(mock.reply.status, { ...cors, 'content-type': 'application/json' }).end(mock.reply.body);
+    });
+  });
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  mock.url = `http://127.0.0.1:${server.address().port}/v1`;
+  mock.close = () => new Promise((done) => server.close(done));
+  return mock;
+}
+
+function chatReply(answer) {
+  return JSON.stringify({ choices: [{ message: { role: 'assistant', content: JSON.stringify(answer) } }] });
+}
+
+async function ask(page, question) {
+  await page.fill('#question', question);
+  await page.press('#question', 'Enter');
+}
+
+describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
+  let server;
+  let browser;
+  let page;
+  let errors;
+  let mock;
+
+  before(async () => {
+    assert.ok(existsSync(`${DIST}/index.html`), `no built app in ${DIST}: run \`trunk build --release --offline\` first`);
+    server = await serveDist();
+    browser = await launchBrowser();
+    mock = await mockReasoner();
+    ({ page, errors } = await openPage(browser.context, server.url));
+    await waitForWorker(page);
+    await page.setInputFiles('#image-file', { name: 'scene.png', mimeType: 'image/png', buffer: scenePng() });
+    await waitForStage(page, 'done');
+  });
+
+  after(async () => {
+    await page?.close();
+    await browser?.close();
+    await server?.close();
+    await mock?.close();
+    assert.deepEqual(browser?.offsite ?? [], [], 'no request left 127.0.0.1');
+  });
+
+  test('find all objects paints them live, reports the count, and hover names one', async () => {
+    await page.click('.find-settings summary');
+    await page.fill('#points-per-side', '8');
+    await page.press('#points-per-side', 'Tab');
+    await page.evaluate(() => {
+      window.__runs = [];
+      const panel = document.querySelector('.find-panel');
+      new MutationObserver(() => window.__runs.push(panel.dataset.run)).observe(panel, { attributes: true });
+    });
+    await page.click('.find-all');
+    await page.waitForSelector('.find-panel[data-run="done"]', { timeout: WORK_TIMEOUT });
+    const count = Number(await page.$eval('.find-panel', (panel) => panel.dataset.count));
+    assert.ok(count >= 2, `found the two rectangles at least (${count})`);
+    assert.match(await page.textContent('.find-summary'), new RegExp(`Found ${count} objects`));
+    assert.ok((await page.evaluate(() => window.__runs)).includes('running'), 'progress was shown while running');
+    const [red, blue] = await alphaAt(page, '#objects-canvas', [IN_RED, IN_BLUE]);
+    assert.ok(red > 0 && blue > 0, `objects painted over both rectangles (${red}, ${blue})`);
+
+    const at = await screenPoint(page, IN_RED);
+    await page.mouse.move(at.x, at.y);
+    await page.waitForSelector('.hover-info[data-hover]');
+    assert.match(await page.textContent('.hover-info'), /#\d+ · (object|part|subpart).*predicted IoU \d\.\d\d · stability \d\.\d\d/);
+    const hovered = await alphaAt(page, '#objects-canvas', [IN_RED]);
+    assert.ok(hovered[0] > red, 'the hovered object is highlighted');
+    await page.mouse.move(0, 0);
+    assert.deepEqual(errors, []);
+  });
+
+  test('asking answers with a mask over the right object and lists the steps', async () => {
+    await ask(page, 'the blue rectangle');
+    await page.waitForSelector('.answer[data-none="false"]', { timeout: WORK_TIMEOUT });
+    const [red, blue, outside] = await alphaAt(page, '#mask-canvas', [IN_RED, IN_BLUE, OUTSIDE]);
+    assert.ok(blue > 0, 'answer mask over the blue rectangle');
+    assert.equal(red, 0, 'not over the red one');
+    assert.equal(outside, 0, 'not over the background');
+    assert.ok((await page.$$('.steps li')).length > 0, 'reasoning steps listed');
+
+    await ask(page, 'the purple elephant');
+    await page.waitForSelector('.answer[data-none="true"]', { timeout: WORK_TIMEOUT });
+    assert.match(await page.textContent('.answer-state'), /None of them\. \S/);
+    const [blueAfter] = await alphaAt(page, '#mask-canvas', [IN_BLUE]);
+    assert.equal(blueAfter, 0, 'a "none" answer shows no mask');
+  });
+
+  test('a click is a point prompt that gives a mask at once; clearing removes it', async () => {
+    const at = await screenPoint(page, IN_RED);
+    await page.mouse.click(at.x, at.y);
+    await page.waitForSelector('.prompt-result', { timeout: WORK_TIMEOUT });
+    const [red, blue] = await alphaAt(page, '#mask-canvas', [{ x: IN_RED.x + 15, y: IN_RED.y + 15 }, IN_BLUE]);
+    assert.ok(red > 0, 'mask over the clicked rectangle');
+    assert.equal(blue, 0, 'not over the other one');
+    await page.click('.clear-prompts');
+    const [cleared] = await alphaAt(page, '#mask-canvas', [{ x: IN_RED.x + 15, y: IN_RED.y + 15 }]);
+    assert.equal(cleared, 0);
+  });
+
+  test('downloads: mask and cut-out PNGs, COCO and Digital Twin JSON', async () => {
+    await ask(page, 'the red rectangle');
+    await page.waitForSelector('.answer[data-none="false"]', { timeout: WORK_TIMEOUT });
+    const mask = await download(page, '.download-mask');
+    assert.equal(mask.name, 'mask.png');
+    assert.deepEqual(pngHeader(mask.bytes), { width: SCENE.width, height: SCENE.height, colourType: 6 });
+    const cut = await download(page, '.download-cutout');
+    assert.equal(cut.name, 'cutout.png');
+    assert.deepEqual(pngHeader(cut.bytes), { width: SCENE.width, height: SCENE.height, colourType: 6 });
+    const alpha = await page.evaluate(async (bytes) => {
+      const bitmap = await createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/png' }));
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext('2d');
+      context.drawImage(bitmap, 0, 0);
+      return [context.getImageData(40, 70, 1, 1).data[3], context.getImageData(125, 45, 1, 1).data[3]];
+    }, Array.from(cut.bytes));
+    assert.deepEqual(alpha, [255, 0], 'the cut-out keeps the answer and is transparent elsewhere');
+
+    const count = Number(await page.$eval('.find-panel', (panel) => panel.dataset.count));
+    const coco = JSON.parse((await download(page, '.download-coco')).bytes.toString('utf8'));
+    assert.equal(coco.image.width, SCENE.width);
+    assert.equal(coco.annotations.length, count);
+    const twin = JSON.parse((await download(page, '.download-twin')).bytes.toString('utf8'));
+    assert.equal(twin.image.height, SCENE.height);
+    assert.equal(twin.objects.length, count);
+  });
+
+  test('a remote reasoner gets only the shown Digital Twin and question; its failures keep the work', async () => {
+    const twin = JSON.parse((await download(page, '.download-twin')).bytes.toString('utf8'));
+    const redId = twin.objects
+      .filter((o) => o.bbox[0] <= 219 && o.bbox[2] > 219 && o.bbox[1] <= 500 && o.bbox[3] > 500)
+      .sort((a, b) => a.area_pct - b.area_pct)[0].id;
+    await page.click('.reasoner-panel summary');
+    await page.check('#reasoner-remote');
+    await page.fill('#reasoner-url', mock.url);
+    await page.fill('#reasoner-model', 'mock-model');
+    await page.fill('#reasoner-key', 'sk-test');
+    await page.fill('#question', 'the red rectangle');
+    await page.click('.show-payload');
+    await page.waitForSelector('.payload');
+    assert.equal(mock.bodies.length, 0, 'showing the payload sends nothing');
+    const shown = await page.textContent('.payload');
+
+    mock.reply = { status: 200, body: chatReply({ steps: ['Red: the left rectangle.'], ids: [redId] }) };
+    await page.press('#question', 'Enter');
+    await page.waitForSelector('.answer-meta:has-text("remote")', { timeout: WORK_TIMEOUT });
+    assert.equal(mock.bodies.length, 1);
+    const sent = mock.bodies[0];
+    assert.equal(sent.path, '/v1/chat/completions');
+    assert.equal(sent.auth, 'Bearer sk-test');
+    assert.equal(sent.text, shown, 'the request body is exactly the shown payload');
+    const body = JSON.parse(sent.text);
+    assert.equal(body.model, 'mock-model');
+    assert.deepEqual(Object.keys(body).sort(), ['messages', 'model', 'temperature']);
+    assert.match(body.messages.at(-1).content, /Question: the red rectangle/);
+    assert.doesNotMatch(sent.text, /data:image|base64|[A-Za-z0-9+/]{200}/, 'no image data');
+    assert.ok(sent.text.length < 20_000, `small payload (${sent.text.length} chars)`);
+    const [red, blue] = await alphaAt(page, '#mask-canvas', [IN_RED, IN_BLUE]);
+    assert.ok(red > 0 && blue === 0, 'the remote answer is drawn');
+    const count = await page.$eval('.find-panel', (panel) => panel.dataset.count);
+
+    for (const [reply, expected] of [
+      [{ status: 500, body: 'upstream exploded' }, /answered 500.*upstream exploded/],
+      [{ status: 200, body: '<html>not json</html>' }, /not a chat completion/],
+    ]) {
+      mock.reply = reply;
+      await page.press('#question', 'Enter');
+      await page.waitForSelector('[role="alert"]', { timeout: WORK_TIMEOUT });
+      assert.match(await page.textContent('[role="alert"]'), expected);
+      const [stillRed] = await alphaAt(page, '#mask-canvas', [IN_RED]);
+      assert.ok(stillRed > 0, 'the previous mask stays');
+      assert.equal(await page.$eval('.find-panel', (panel) => panel.dataset.count), count, 'the objects stay');
+      assert.equal(await page.inputValue('#question'), 'the red rectangle', 'the question stays');
+      await page.click('[role="alert"] button');
+    }
+    await page.check('#reasoner-embedded');
+  });
+
+  test('stopping a run keeps what was found', async () => {
+    await page.fill('#points-per-side', '48');
+    await page.press('#points-per-side', 'Tab');
+    await page.click('.find-all');
+    await page.waitForSelector('.find-panel[data-run="running"] .find-progress', { timeout: WORK_TIMEOUT });
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('.find-panel[data-run="cancelled"]', { timeout: WORK_TIMEOUT });
+    const summary = await page.textContent('.find-summary');
+    const [, done, total] = summary.match(/Stopped after (\d+) of (\d+) prompts/) ?? [];
+    assert.ok(Number(done) < Number(total), summary);
+    assert.equal(Number(total), 48 * 48);
+    assert.equal(await page.$eval('.status', (s) => s.dataset.worker), 'ready', 'the worker kept running');
+    await ask(page, 'the blue rectangle');
+    await page.waitForSelector('.answer[data-none]', { timeout: WORK_TIMEOUT });
+    // Chromium logs the mock's 500 answer as a failed resource load; nothing else may fail.
+    assert.deepEqual(errors.filter((error) => !/status of 500/.test(error)), []);
+  });
+});
