@@ -7,6 +7,11 @@
 //! the sticker out). Its parent is the smallest such container. Ids are
 //! 1-based and follow (level, area descending, top, left), so the same masks
 //! always get the same ids.
+//!
+//! A mask that reaches all four image borders and holds other masks in its
+//! holes is the backdrop the objects stand on (the background of a scene, a
+//! table top filling the frame), not an object: it is left out, so it neither
+//! answers questions about objects nor makes every object its part.
 
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +69,14 @@ pub struct Segment {
 pub fn build(proposals: Vec<Proposal>, settings: &HierarchySettings) -> Vec<Segment> {
     let nodes = merge_duplicates(proposals, settings.duplicate_iou);
     let outlines: Vec<Mask> = nodes.iter().map(|p| fill_holes(&p.mask, p.bbox)).collect();
+    let backdrops = find_backdrops(&nodes, &outlines, settings.containment);
+    let (nodes, outlines): (Vec<Proposal>, Vec<Mask>) = nodes
+        .into_iter()
+        .zip(outlines)
+        .enumerate()
+        .filter(|(i, _)| !backdrops[*i])
+        .map(|(_, pair)| pair)
+        .unzip();
     let outline_areas: Vec<u64> = outlines.iter().map(Mask::area).collect();
     let mut by_size: Vec<usize> = (0..nodes.len()).collect();
     by_size.sort_by_key(|&i| (std::cmp::Reverse(outline_areas[i]), nodes[i].index));
@@ -104,6 +117,30 @@ pub fn ancestors(segments: &[Segment], id: u32) -> Vec<u32> {
             .and_then(|s| s.parent);
     }
     chain
+}
+
+/// Marks the masks that span the whole image frame and hold another mask
+/// (at least `containment` of it) in their holes rather than on themselves.
+fn find_backdrops(nodes: &[Proposal], outlines: &[Mask], containment: f64) -> Vec<bool> {
+    nodes
+        .iter()
+        .zip(outlines)
+        .enumerate()
+        .map(|(i, (node, outline))| {
+            spans_frame(node)
+                && nodes.iter().enumerate().any(|(j, other)| {
+                    let in_outline = intersection(&other.mask, other.bbox, outline, node.bbox);
+                    let on_mask = intersection(&other.mask, other.bbox, &node.mask, node.bbox);
+                    j != i && (in_outline - on_mask) as f64 >= containment * other.area as f64
+                })
+        })
+        .collect()
+}
+
+/// Whether the mask touches all four borders of its image.
+fn spans_frame(node: &Proposal) -> bool {
+    let b = node.bbox;
+    b.x0 == 0 && b.y0 == 0 && b.x1 == node.mask.width() && b.y1 == node.mask.height()
 }
 
 /// Keeps the best of every group of masks with IoU at or above `threshold`.
@@ -289,6 +326,34 @@ mod tests {
         let host = by_area(&segments, 800);
         let inner = by_area(&segments, 100);
         assert_eq!(inner.parent, Some(host.id));
+    }
+
+    #[test]
+    fn a_backdrop_around_the_objects_is_left_out() {
+        let backdrop = |x: u32, y: u32| !rect(5, 5, 15, 15)(x, y) && !rect(20, 20, 30, 30)(x, y);
+        let segments = build(
+            vec![
+                proposal(0, 0.9, backdrop),
+                proposal(1, 0.9, rect(5, 5, 15, 15)),
+                proposal(2, 0.9, rect(20, 20, 30, 30)),
+            ],
+            &HierarchySettings::default(),
+        );
+        assert_eq!(segments.len(), 2);
+        assert!(segments.iter().all(|s| s.area == 100 && s.parent.is_none()));
+    }
+
+    #[test]
+    fn an_object_filling_the_frame_stays_with_its_parts() {
+        let segments = build(
+            vec![
+                proposal(0, 0.9, |_, _| true),
+                proposal(1, 0.9, rect(5, 5, 15, 15)),
+            ],
+            &HierarchySettings::default(),
+        );
+        let whole = by_area(&segments, u64::from(SIZE * SIZE));
+        assert_eq!(by_area(&segments, 100).parent, Some(whole.id));
     }
 
     #[test]

@@ -58,6 +58,11 @@ pub struct ProposalSettings {
     /// Masks whose box lies within this many pixels of a crop edge that is
     /// not an image edge are dropped (default 20).
     pub crop_edge_tolerance: f32,
+    /// Fewer prompts for the same objects (default false, as SAM): the grid
+    /// runs coarse to fine, and a point that already lies inside a kept mask
+    /// is not prompted. Objects and parts still get a prompt wherever no kept
+    /// mask covers them.
+    pub skip_covered: bool,
 }
 
 impl Default for ProposalSettings {
@@ -76,6 +81,7 @@ impl Default for ProposalSettings {
             crop_overlap_ratio: 512.0 / 1500.0,
             crop_n_points_downscale_factor: 1,
             crop_edge_tolerance: 20.0,
+            skip_covered: false,
         }
     }
 }
@@ -119,9 +125,9 @@ pub struct ProposalBatch {
     pub new: Vec<Proposal>,
     /// Indices of earlier proposals that a better overlapping one replaced.
     pub removed: Vec<usize>,
-    /// Prompts run so far.
+    /// Grid points dealt with so far (prompted or skipped as covered).
     pub done: usize,
-    /// Prompts in the whole run.
+    /// Grid points in the whole run.
     pub total: usize,
 }
 
@@ -134,8 +140,12 @@ pub struct ProposalSet {
     pub height: u32,
     /// Kept proposals.
     pub proposals: Vec<Proposal>,
-    /// Prompts run (fewer than `total` when cancelled).
+    /// Grid points dealt with, prompted or skipped as covered (fewer than
+    /// `total` when cancelled).
     pub done: usize,
+    /// Prompts actually sent to the decoder.
+    #[serde(default)]
+    pub prompted: usize,
     /// Prompts the run would have made.
     pub total: usize,
     /// Whether the callback cancelled the run.

@@ -27,7 +27,7 @@ fn settings() -> ProposalSettings {
 }
 
 /// Whether any point of the prompt grid lands on the object.
-fn prompted(object: &Mask, grid: &[[f32; 2]]) -> bool {
+fn prompted_object(object: &Mask, grid: &[[f32; 2]]) -> bool {
     grid.iter()
         .any(|[x, y]| object.get(x.floor() as u32, y.floor() as u32))
 }
@@ -87,7 +87,7 @@ fn every_object_is_recovered_and_nested_shapes_sit_under_their_host() {
             },
         );
         for object in &scene.objects {
-            if !prompted(&visible_part(&scene, object), &grid) {
+            if !prompted_object(&visible_part(&scene, object), &grid) {
                 unprompted += 1;
                 continue;
             }
@@ -124,6 +124,57 @@ fn every_object_is_recovered_and_nested_shapes_sit_under_their_host() {
         "{unprompted} objects had no grid point on them, {objects} had"
     );
     assert!(nested >= 3, "only {nested} nested shapes checked");
+}
+
+#[test]
+fn skipping_covered_points_finds_the_objects_with_a_fraction_of_the_prompts() {
+    let model = SamModel::builtin().expect("built-in model loads");
+    let settings = ProposalSettings {
+        points_per_side: 32,
+        skip_covered: true,
+        ..ProposalSettings::default()
+    };
+    let (mut objects, mut recovered, mut prompted, mut total) = (0, 0, 0, 0);
+    for i in 0..10 {
+        let seed = scenes::scene_seed(SEED_BASE, i);
+        let scene = scenes::generate(seed);
+        let embedding = model.embed(&scene.image).expect("embedding");
+        let set = proposals::run(&model, &embedding, &settings, |_| Control::Continue)
+            .expect("proposals");
+        assert_eq!(set.done, set.total, "every grid point is dealt with");
+        assert!(set.prompted < set.total);
+        prompted += set.prompted;
+        total += set.total;
+        let segments = hierarchy::build(set.proposals, &HierarchySettings::default());
+        let (width, height) = scene.image.dimensions();
+        let grid = proposals::point_grid(
+            32,
+            PixelBox {
+                x0: 0,
+                y0: 0,
+                x1: width,
+                y1: height,
+            },
+        );
+        for object in &scene.objects {
+            if !prompted_object(&visible_part(&scene, object), &grid) {
+                continue;
+            }
+            objects += 1;
+            let found =
+                best_object_match(&segments, &scene, object).is_some_and(|(_, iou)| iou >= 0.9);
+            recovered += usize::from(found);
+        }
+    }
+    assert!(objects >= 20, "only {objects} objects checked");
+    assert!(
+        recovered * 100 >= objects * 95,
+        "{recovered} of {objects} objects recovered with IoU >= 0.9"
+    );
+    assert!(
+        prompted * 5 <= total,
+        "{prompted} prompts for {total} grid points: skipping saved too little"
+    );
 }
 
 #[test]

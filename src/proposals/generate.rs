@@ -147,12 +147,28 @@ fn original_size(embedding: &Embedding) -> (u32, u32) {
     (frame.orig_w, frame.orig_h)
 }
 
+/// The grid's points reordered coarse to fine: first every point on a
+/// sparse sub-grid, then the points that halve its spacing, and so on, so
+/// that large regions are found (and their points skipped) early.
+fn coarse_to_fine(points: Vec<[f32; 2]>, per_side: u32) -> Vec<[f32; 2]> {
+    let level = |i: u32| if i == 0 { u32::MAX } else { i.trailing_zeros() };
+    let mut order: Vec<(u32, usize)> = (0..points.len())
+        .map(|k| {
+            let (i, j) = (k as u32 % per_side, k as u32 / per_side);
+            (level(i).min(level(j)), k)
+        })
+        .collect();
+    order.sort_by_key(|&(lvl, k)| (std::cmp::Reverse(lvl), k));
+    order.into_iter().map(|(_, k)| points[k]).collect()
+}
+
 /// A mask that passed the cheap filters, before upsampling.
 struct Candidate<'a> {
     low_res: &'a LowResMask,
     nms_box: FloatBox,
     predicted_iou: f32,
     stability_score: f32,
+    cells: u32,
     point: [f32; 2],
     granularity: u8,
 }
@@ -167,8 +183,12 @@ struct Runner<'m, F> {
     kept: Vec<Proposal>,
     next_index: usize,
     done: usize,
+    prompted: usize,
     total: usize,
     cancelled: bool,
+    /// Low-resolution cells of the current crop that a mask passing the
+    /// quality filters already covers (for `skip_covered`).
+    covered: Vec<bool>,
     on_batch: F,
 }
 
@@ -190,8 +210,10 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
             kept: Vec::new(),
             next_index: 0,
             done: 0,
+            prompted: 0,
             total,
             cancelled: false,
+            covered: Vec::new(),
             on_batch,
         }
     }
@@ -203,13 +225,26 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
         crop: PixelBox,
         per_side: u32,
     ) -> Result<bool, ProposalError> {
-        let points = point_grid(per_side, crop);
+        let mut points = point_grid(per_side, crop);
+        if self.settings.skip_covered {
+            points = coarse_to_fine(points, per_side);
+        }
         let batch = self
             .settings
             .points_per_batch
             .unwrap_or_else(|| self.model.max_batch())
             .max(1);
-        for chunk in points.chunks(batch) {
+        self.covered = vec![false; (LOW_RES * LOW_RES) as usize];
+        let frame = *embedding.frame();
+        let mut pending = points.into_iter();
+        loop {
+            let (chunk, skipped) = self.next_chunk(&mut pending, batch, |[x, y]| {
+                frame.to_model(x - crop.x0 as f32, y - crop.y0 as f32)
+            });
+            if chunk.is_empty() {
+                self.done += skipped;
+                return Ok(true);
+            }
             let prompts: Vec<Prompt> = chunk
                 .iter()
                 .map(|&[x, y]| Prompt::point(x - crop.x0 as f32, y - crop.y0 as f32))
@@ -218,8 +253,9 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
                 .model
                 .predict_batch(embedding, &prompts)
                 .map_err(|e| ProposalError::Model(e.to_string()))?;
-            let (new, removed) = self.absorb(embedding, crop, chunk, &predictions);
-            self.done += chunk.len();
+            let (new, removed) = self.absorb(embedding, crop, &chunk, &predictions);
+            self.done += chunk.len() + skipped;
+            self.prompted += chunk.len();
             let control = (self.on_batch)(ProposalBatch {
                 new,
                 removed,
@@ -231,7 +267,59 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
                 return Ok(false);
             }
         }
-        Ok(true)
+    }
+
+    /// Up to `batch` points to prompt next, and how many were passed over
+    /// because a kept mask already covers them.
+    fn next_chunk(
+        &self,
+        pending: &mut impl Iterator<Item = [f32; 2]>,
+        batch: usize,
+        to_model: impl Fn([f32; 2]) -> (f32, f32),
+    ) -> (Vec<[f32; 2]>, usize) {
+        let mut chunk = Vec::with_capacity(batch);
+        let mut skipped = 0;
+        while chunk.len() < batch {
+            let Some(point) = pending.next() else {
+                break;
+            };
+            if self.settings.skip_covered && self.is_covered(to_model(point)) {
+                skipped += 1;
+            } else {
+                chunk.push(point);
+            }
+        }
+        (chunk, skipped)
+    }
+
+    /// Whether a good mask already covers the point (in the model's 1024 frame).
+    fn is_covered(&self, (x, y): (f32, f32)) -> bool {
+        let cell = |v: f32| ((v * LOW_RES as f32 / SIDE as f32).max(0.0) as u32).min(LOW_RES - 1);
+        self.covered[(cell(y) * LOW_RES + cell(x)) as usize]
+    }
+
+    /// Marks the region of a prompt whose masks all failed the filters as
+    /// explored: its smallest mask (the local region the point is in), so the
+    /// grid points in the same region are not prompted again for nothing.
+    fn cover_explored(&mut self, prediction: &Prediction) {
+        let threshold = self.settings.mask_threshold;
+        let cells = |m: &LowResMask| m.logits().iter().filter(|&&l| l > threshold).count();
+        let smallest = prediction
+            .masks
+            .iter()
+            .filter(|m| cells(m) > 0)
+            .min_by_key(|m| cells(m));
+        if let Some(mask) = smallest {
+            self.cover(mask);
+        }
+    }
+
+    /// Marks the cells of a mask that passed the quality filters as covered.
+    fn cover(&mut self, mask: &LowResMask) {
+        let threshold = self.settings.mask_threshold;
+        for (cell, &logit) in self.covered.iter_mut().zip(mask.logits()) {
+            *cell |= logit > threshold;
+        }
     }
 
     /// Filters one batch's predictions into the kept set; returns what was
@@ -243,21 +331,28 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
         points: &[[f32; 2]],
         predictions: &[Prediction],
     ) -> (Vec<Proposal>, Vec<usize>) {
-        let mut candidates: Vec<Candidate> = points
-            .iter()
-            .zip(predictions)
-            .flat_map(|(&point, prediction)| self.candidates(embedding, crop, point, prediction))
-            .collect();
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for (&point, prediction) in points.iter().zip(predictions) {
+            let found = self.candidates(embedding, crop, point, prediction);
+            if self.settings.skip_covered {
+                match found.is_empty() {
+                    false => found.iter().for_each(|c| self.cover(c.low_res)),
+                    true => self.cover_explored(prediction),
+                }
+            }
+            candidates.extend(found);
+        }
         candidates.sort_by(|a, b| {
             b.predicted_iou
                 .total_cmp(&a.predicted_iou)
                 .then(b.stability_score.total_cmp(&a.stability_score))
+                .then(b.cells.cmp(&a.cells))
         });
         let batch_start = self.next_index;
         let mut new = Vec::new();
         let mut removed = Vec::new();
         for c in candidates {
-            let rank = (c.predicted_iou, c.stability_score);
+            let rank = (c.predicted_iou, c.stability_score, c.cells);
             let Some(evicted) = self.nms.check(c.nms_box, rank) else {
                 continue;
             };
@@ -312,11 +407,17 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
                 ) {
                     return None;
                 }
+                let cells = low_res
+                    .logits()
+                    .iter()
+                    .filter(|&&logit| logit > s.mask_threshold)
+                    .count() as u32;
                 Some(Candidate {
                     low_res,
                     nms_box,
                     predicted_iou,
                     stability_score,
+                    cells,
                     point,
                     granularity: k as u8,
                 })
@@ -391,8 +492,30 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
             height: self.height,
             proposals: self.kept,
             done: self.done,
+            prompted: self.prompted,
             total: self.total,
             cancelled: self.cancelled,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coarse_to_fine_starts_with_the_sparse_sub_grid_and_keeps_every_point() {
+        let n = 4;
+        let points: Vec<[f32; 2]> = (0..n * n)
+            .map(|k| [(k % n) as f32, (k / n) as f32])
+            .collect();
+        let ordered = coarse_to_fine(points.clone(), n);
+        assert_eq!(
+            ordered[..4],
+            [[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]]
+        );
+        let mut sorted = ordered.clone();
+        sorted.sort_by(|a, b| (a[1], a[0]).partial_cmp(&(b[1], b[0])).unwrap());
+        assert_eq!(sorted, points);
     }
 }

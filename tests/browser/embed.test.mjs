@@ -64,7 +64,7 @@ describe('embedding', { timeout: 10 * 60_000 }, () => {
       query: 'the red box & its shadow',
     });
     const { page, errors } = await openPage(browser.context, `${server.url}?${params}`);
-    await page.waitForSelector('.model-state[data-model-state="ready"]', { timeout: 240_000 });
+    await page.waitForSelector('.model-state[data-model-state="ready"]', { state: 'attached', timeout: 240_000 });
     await waitForStage(page, 'done');
     assert.equal(await page.$eval('main.app', (main) => main.classList.contains('embed')), true, 'compact layout');
     assert.match(await page.textContent('.file-name'), /small scene\.png/);

@@ -20,7 +20,7 @@ const SCENE = {
   height: 120,
   rects: [
     { x0: 10, y0: 30, x1: 60, y1: 90, colour: RED },
-    { x0: 100, y0: 20, x1: 150, y1: 70, colour: BLUE },
+    { x0: 100, y0: 20, x1: 150, y1: 60, colour: BLUE },
   ],
 };
 const IN_RED = { x: 35, y: 60 };
@@ -132,8 +132,15 @@ describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
     await page.press('#points-per-side', 'Tab');
     await page.evaluate(() => {
       window.__runs = [];
+      window.__paints = new Set();
       const panel = document.querySelector('.find-panel');
-      new MutationObserver(() => window.__runs.push(panel.dataset.run)).observe(panel, { attributes: true });
+      new MutationObserver(() => {
+        window.__runs.push(panel.dataset.run);
+        const live = /Finding objects\u2026 (\d+) of \d+ prompts, (\d+) kept so far/.exec(panel.querySelector('.find-summary').textContent);
+        const canvas = document.querySelector('#objects-canvas');
+        const painted = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data.some((v, i) => i % 4 === 3 && v > 0);
+        if (live && Number(live[2]) > 0 && painted) window.__paints.add(Number(live[1]));
+      }).observe(panel, { attributes: true, subtree: true, childList: true, characterData: true });
     });
     await page.click('.find-all');
     await page.waitForSelector('.find-panel[data-run="done"]', { timeout: WORK_TIMEOUT });
@@ -141,6 +148,8 @@ describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
     assert.ok(count >= 2, `found the two rectangles at least (${count})`);
     assert.match(await page.textContent('.find-summary'), new RegExp(`Found ${count} objects`));
     assert.ok((await page.evaluate(() => window.__runs)).includes('running'), 'progress was shown while running');
+    const paints = await page.evaluate(() => [...window.__paints]);
+    assert.ok(paints.length >= 2, `masks were painted after at least two batches before the end (after prompts ${paints})`);
     const [red, blue] = await alphaAt(page, '#objects-canvas', [IN_RED, IN_BLUE]);
     assert.ok(red > 0 && blue > 0, `objects painted over both rectangles (${red}, ${blue})`);
 
@@ -162,6 +171,9 @@ describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
     assert.equal(red, 0, 'not over the red one');
     assert.equal(outside, 0, 'not over the background');
     assert.ok((await page.$$('.steps li')).length > 0, 'reasoning steps listed');
+    if (process.env.TWINSEG_SCREENSHOT) {
+      await page.screenshot({ path: process.env.TWINSEG_SCREENSHOT, fullPage: true });
+    }
 
     await ask(page, 'the purple elephant');
     await page.waitForSelector('.answer[data-none="true"]', { timeout: WORK_TIMEOUT });

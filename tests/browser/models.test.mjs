@@ -2,6 +2,7 @@
 // by the worker, never uploaded), a pair that breaks the SAM contract, and
 // clearing the browser's model cache. Needs a built dist/.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { WORK_TIMEOUT, waitForStage, waitForWorker } from './support/app.mjs';
@@ -13,6 +14,12 @@ const MODELS = new URL('../../models/', import.meta.url).pathname;
 const ENCODER = `${MODELS}twinseg_test_encoder.onnx`;
 const DECODER = `${MODELS}twinseg_test_decoder.onnx`;
 const MODEL_CACHE = 'twinseg-models-v1';
+// The shared MobileSAM reference pair (real architecture, random weights),
+// as people download it: int8 encoder, decoder quantized the upstream way.
+const SHARED = new URL('../../../shared/models/', import.meta.url).pathname;
+const REFERENCE_ENCODER = `${SHARED}mobilesam_encoder_int8.onnx`;
+const REFERENCE_DECODER = `${SHARED}mobilesam_decoder_int8.onnx`;
+const HAVE_REFERENCE = existsSync(REFERENCE_ENCODER) && existsSync(REFERENCE_DECODER);
 
 function smallScene() {
   return encodePng(48, 32, sceneColourAt([40, 160, 90], [{ x0: 4, y0: 4, x1: 20, y1: 28, colour: [220, 40, 40] }]));
@@ -31,7 +38,11 @@ describe('model choice', { timeout: 10 * 60_000 }, () => {
 
   before(async () => {
     server = await serveDist({
-      files: { '/test-models/encoder.onnx': ENCODER, '/test-models/decoder.onnx': DECODER },
+      files: {
+        '/test-models/encoder.onnx': ENCODER,
+        '/test-models/decoder.onnx': DECODER,
+        ...(HAVE_REFERENCE ? { '/reference/encoder.onnx': REFERENCE_ENCODER, '/reference/decoder.onnx': REFERENCE_DECODER } : {}),
+      },
     });
     browser = await launchBrowser();
   });
@@ -97,4 +108,30 @@ describe('model choice', { timeout: 10 * 60_000 }, () => {
     assert.equal(await page.evaluate((name) => caches.has(name), MODEL_CACHE), false, 'the model cache is gone');
     await page.close();
   });
+
+  test(
+    'the MobileSAM reference pair (int8 as upstream ships it) loads, encodes and answers a point prompt in wasm',
+    { skip: HAVE_REFERENCE ? false : '../shared/models is absent' },
+    async () => {
+      const { page, errors } = await openPage(browser.context, server.url);
+      await waitForWorker(page);
+      await page.click('.model-panel summary');
+      await page.fill('#encoder-url', 'reference/encoder.onnx');
+      await page.fill('#decoder-url', 'reference/decoder.onnx');
+      await page.click('.model-form button[type="submit"]');
+      await page.waitForSelector('.model-state[data-model-state="ready"]', { timeout: WORK_TIMEOUT });
+      await page.setInputFiles('#image-file', { name: 'small.png', mimeType: 'image/png', buffer: smallScene() });
+      await waitForStage(page, 'done');
+      const at = await page.$eval('#mask-canvas', (canvas) => {
+        const rect = canvas.getBoundingClientRect();
+        return { x: rect.left + (12.5 * rect.width) / canvas.width, y: rect.top + (16.5 * rect.height) / canvas.height };
+      });
+      await page.mouse.click(at.x, at.y);
+      await page.waitForSelector('.prompt-result', { timeout: WORK_TIMEOUT });
+      assert.match(await page.textContent('.prompt-result'), /Prompt mask: \d+ px, predicted IoU -?\d+\.\d\d\./);
+      assert.deepEqual(errors, []);
+      assert.equal(await page.$('[role="alert"]'), null, 'no error shown');
+      await page.close();
+    },
+  );
 });

@@ -9,10 +9,10 @@ use image::RgbImage;
 use twinseg::compose::compose;
 use twinseg::mask::Mask;
 use twinseg::model::SamModel;
-use twinseg::proposals::ProposalSettings;
 use twinseg::reason::{Answer, ReasonError, Reasoner};
 use twinseg::twin::{self, DigitalTwin, TwinInput};
 
+use crate::grid_args::GridArgs;
 use crate::model_args::ModelArgs;
 use crate::reasoner_args::ReasonerArgs;
 use crate::segment::write_mask;
@@ -41,9 +41,8 @@ pub struct AskArgs {
     /// Where to write the answer mask PNG (8-bit grey, the image's size, 255 = selected).
     #[arg(long)]
     out: PathBuf,
-    /// Prompt points along each side of the proposal grid.
-    #[arg(long, default_value_t = ProposalSettings::default().points_per_side)]
-    points_per_side: u32,
+    #[command(flatten)]
+    grid: GridArgs,
     #[command(flatten)]
     reasoner: ReasonerArgs,
     #[command(flatten)]
@@ -69,9 +68,9 @@ pub struct Perception {
 
 impl Perception {
     /// Runs proposals, hierarchy and twin on an image.
-    pub fn of(model: &SamModel, image: &RgbImage, points_per_side: u32) -> Result<Self, String> {
-        check_points_per_side(points_per_side)?;
-        let segments = segments_of(model, image, points_per_side)?;
+    pub fn of(model: &SamModel, image: &RgbImage, grid: GridArgs) -> Result<Self, String> {
+        check_points_per_side(grid.points_per_side)?;
+        let segments = segments_of(model, image, grid)?;
         let twin = twin::build(image, &TwinInput::from_segments(&segments));
         let masks = segments.into_iter().map(|s| s.mask).collect();
         Ok(Self { twin, masks })
@@ -108,7 +107,7 @@ pub fn check_points_per_side(points_per_side: u32) -> Result<(), String> {
 
 /// Runs the subcommand; the error is one sentence for stderr.
 pub fn run(args: AskArgs) -> Result<Answered, String> {
-    check_points_per_side(args.points_per_side)?;
+    check_points_per_side(args.grid.points_per_side)?;
     if args.query.trim().is_empty() {
         return Err("the question is empty; ask something like \"the red circle\"".to_string());
     }
@@ -119,9 +118,9 @@ pub fn run(args: AskArgs) -> Result<Answered, String> {
         "finding the objects of the {}x{} image ({} prompts)…",
         image.width(),
         image.height(),
-        args.points_per_side * args.points_per_side
+        args.grid.points_per_side.pow(2)
     );
-    let perception = Perception::of(&model, &image, args.points_per_side)?;
+    let perception = Perception::of(&model, &image, args.grid)?;
     eprintln!(
         "{} objects in the Digital Twin; asking the {} reasoner…",
         perception.twin.objects.len(),

@@ -13,6 +13,7 @@ use twinseg::scenes;
 use twinseg::twin::render::compact_with;
 use twinseg::twin::{self, DigitalTwin, RelationKind, TwinInput};
 
+use crate::grid_args::GridArgs;
 use crate::model_args::ModelArgs;
 
 /// Arguments of `twinseg bench-twin`.
@@ -27,9 +28,8 @@ pub struct BenchTwinArgs {
     /// Images to run through the model and measure too (repeatable).
     #[arg(long)]
     image: Vec<PathBuf>,
-    /// Prompt points along each side of the proposal grid for `--image`.
-    #[arg(long, default_value_t = 32)]
-    points_per_side: u32,
+    #[command(flatten)]
+    grid: GridArgs,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -97,7 +97,7 @@ pub fn run(args: BenchTwinArgs) -> Result<(), String> {
     if !args.image.is_empty() {
         let model = args.model.load()?;
         for path in &args.image {
-            samples.push(image_sample(&model, path, args.points_per_side)?);
+            samples.push(image_sample(&model, path, args.grid)?);
         }
     }
     if samples.is_empty() {
@@ -140,11 +140,11 @@ fn scene_sample(seed: u64, count: u64) -> Sample {
 fn image_sample(
     model: &twinseg::model::SamModel,
     path: &std::path::Path,
-    points_per_side: u32,
+    grid: GridArgs,
 ) -> Result<Sample, String> {
     let image = crate::twin::read_image(path)?;
     let start = Instant::now();
-    let segments = crate::twin::segments_of(model, &image, points_per_side)?;
+    let segments = crate::twin::segments_of(model, &image, grid)?;
     let perception = start.elapsed();
     let start = Instant::now();
     let twin = twin::build(&image, &TwinInput::from_segments(&segments));

@@ -10,11 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use twinseg::dataset::{self, Sample};
 use twinseg::eval::Scores;
 use twinseg::mask::Mask;
-use twinseg::proposals::ProposalSettings;
 use twinseg::reason::remote::RemoteError;
 use twinseg::reason::{ReasonError, Reasoner};
 
 use crate::ask::{check_points_per_side, reason_failure, Perception};
+use crate::grid_args::GridArgs;
 use crate::model_args::ModelArgs;
 use crate::reasoner_args::ReasonerArgs;
 use crate::segment::write_mask;
@@ -37,9 +37,8 @@ pub struct EvalArgs {
     /// Score every query of a sample instead of only the first.
     #[arg(long)]
     all_queries: bool,
-    /// Prompt points along each side of the proposal grid.
-    #[arg(long, default_value_t = ProposalSettings::default().points_per_side)]
-    points_per_side: u32,
+    #[command(flatten)]
+    grid: GridArgs,
     #[command(flatten)]
     reasoner: ReasonerArgs,
     #[command(flatten)]
@@ -48,7 +47,7 @@ pub struct EvalArgs {
 
 /// Runs the subcommand; the error is one sentence for stderr.
 pub fn run(args: EvalArgs) -> Result<(), String> {
-    check_points_per_side(args.points_per_side)?;
+    check_points_per_side(args.grid.points_per_side)?;
     let reasoner = args.reasoner.build()?;
     let samples = dataset::load_dir(&args.dataset_dir).map_err(|e| e.to_string())?;
     if let Some(dir) = &args.pred_out {
@@ -100,7 +99,7 @@ struct SampleRun<'a> {
 impl SampleRun<'_> {
     fn score(&self, model: &twinseg::model::SamModel, scores: &mut Scores) -> Result<(), String> {
         let image = read_image(&self.sample.image_path)?;
-        let perception = Perception::of(model, &image, self.args.points_per_side)?;
+        let perception = Perception::of(model, &image, self.args.grid)?;
         let truth = self.sample.ground_truth();
         let queries = self.sample.queries();
         let count = if self.args.all_queries {

@@ -13,12 +13,12 @@ use serde_json::json;
 use twinseg::dataset::{self, GroundTruth};
 use twinseg::eval::ImageScore;
 use twinseg::mask::Mask;
-use twinseg::proposals::ProposalSettings;
 use twinseg::reason::remote::prompt;
 use twinseg::reason::EmbeddedReasoner;
 use twinseg::twin::DigitalTwin;
 
 use crate::ask::{check_points_per_side, Perception};
+use crate::grid_args::GridArgs;
 use crate::model_args::ModelArgs;
 use crate::twin::read_image;
 
@@ -43,16 +43,15 @@ pub struct ExportSftArgs {
     /// Write one example per sample (its first query) instead of one per query.
     #[arg(long)]
     first_query: bool,
-    /// Prompt points along each side of the proposal grid.
-    #[arg(long, default_value_t = ProposalSettings::default().points_per_side)]
-    points_per_side: u32,
+    #[command(flatten)]
+    grid: GridArgs,
     #[command(flatten)]
     model: ModelArgs,
 }
 
 /// Runs the subcommand; the error is one sentence for stderr.
 pub fn run(args: ExportSftArgs) -> Result<(), String> {
-    check_points_per_side(args.points_per_side)?;
+    check_points_per_side(args.grid.points_per_side)?;
     if !(0.0..=1.0).contains(&args.min_cover_iou) {
         return Err(format!(
             "--min-cover-iou has to be between 0 and 1, got {}",
@@ -67,7 +66,7 @@ pub fn run(args: ExportSftArgs) -> Result<(), String> {
     let (mut written, mut skipped, mut agreed) = (0usize, 0usize, 0usize);
     for sample in &samples {
         let image = read_image(&sample.image_path)?;
-        let perception = Perception::of(&model, &image, args.points_per_side)?;
+        let perception = Perception::of(&model, &image, args.grid)?;
         let (ids, cover_iou) = best_cover(&perception, &sample.ground_truth());
         if cover_iou < args.min_cover_iou {
             eprintln!(

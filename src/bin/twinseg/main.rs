@@ -7,6 +7,7 @@ mod bench;
 mod bench_twin;
 mod eval;
 mod export_sft;
+mod grid_args;
 mod model_args;
 mod proposals;
 mod reasoner_args;

@@ -26,6 +26,10 @@ pub struct ProposalsArgs {
     /// Prompts per decoder call (default: the model's largest batch).
     #[arg(long)]
     points_per_batch: Option<usize>,
+    /// Run the grid coarse to fine and skip the points a kept mask already
+    /// covers: far fewer decoder runs for the same objects.
+    #[arg(long)]
+    skip_covered: bool,
     /// Keep masks whose predicted IoU is at least this.
     #[arg(long = "pred-iou", default_value_t = ProposalSettings::default().pred_iou_thresh)]
     pred_iou: f32,
@@ -83,6 +87,7 @@ impl ProposalsArgs {
             min_mask_region_area: self.min_area,
             crop_n_layers: self.crop_layers,
             multimask: !self.single_mask,
+            skip_covered: self.skip_covered,
             ..ProposalSettings::default()
         }
     }
@@ -139,9 +144,10 @@ pub fn run(args: ProposalsArgs) -> Result<(), String> {
     std::fs::write(&args.out, json)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     eprintln!(
-        "{} segments ({} whole objects) from {} prompts written to {}",
+        "{} segments ({} whole objects) from {} prompts ({} grid points) written to {}",
         segments.len(),
         segments.iter().filter(|s| s.parent.is_none()).count(),
+        set.prompted,
         set.done,
         args.out.display()
     );

@@ -8,9 +8,10 @@ use clap::Args;
 use image::RgbImage;
 use twinseg::hierarchy::{self, HierarchySettings, Segment};
 use twinseg::model::SamModel;
-use twinseg::proposals::{self, Control, ProposalSettings};
+use twinseg::proposals::{self, Control};
 use twinseg::twin::{self, DigitalTwin, TwinInput};
 
+use crate::grid_args::GridArgs;
 use crate::model_args::ModelArgs;
 
 /// Arguments of `twinseg twin`.
@@ -24,21 +25,20 @@ pub struct TwinArgs {
     /// Write the compact form sent to language models instead of the full JSON.
     #[arg(long)]
     compact: bool,
-    /// Prompt points along each side of the proposal grid.
-    #[arg(long, default_value_t = ProposalSettings::default().points_per_side)]
-    points_per_side: u32,
+    #[command(flatten)]
+    grid: GridArgs,
     #[command(flatten)]
     model: ModelArgs,
 }
 
 /// Runs the subcommand; the error is one sentence for stderr.
 pub fn run(args: TwinArgs) -> Result<(), String> {
-    if args.points_per_side == 0 {
+    if args.grid.points_per_side == 0 {
         return Err("--points-per-side has to be at least 1, got 0".to_string());
     }
     let image = read_image(&args.image)?;
     let model = args.model.load()?;
-    let twin = twin_of(&model, &image, args.points_per_side)?;
+    let twin = twin_of(&model, &image, args.grid)?;
     let text = if args.compact {
         twin.compact()
     } else {
@@ -70,12 +70,9 @@ pub fn read_image(path: &std::path::Path) -> Result<RgbImage, String> {
 pub fn segments_of(
     model: &SamModel,
     image: &RgbImage,
-    points_per_side: u32,
+    grid: GridArgs,
 ) -> Result<Vec<Segment>, String> {
-    let settings = ProposalSettings {
-        points_per_side,
-        ..ProposalSettings::default()
-    };
+    let settings = grid.settings();
     let set = proposals::run_image(model, image, &settings, |_| Control::Continue)
         .map_err(|e| e.to_string())?;
     Ok(hierarchy::build(
@@ -85,11 +82,7 @@ pub fn segments_of(
 }
 
 /// The Digital Twin of an image through the whole perception pipeline.
-pub fn twin_of(
-    model: &SamModel,
-    image: &RgbImage,
-    points_per_side: u32,
-) -> Result<DigitalTwin, String> {
-    let segments = segments_of(model, image, points_per_side)?;
+pub fn twin_of(model: &SamModel, image: &RgbImage, grid: GridArgs) -> Result<DigitalTwin, String> {
+    let segments = segments_of(model, image, grid)?;
     Ok(twin::build(image, &TwinInput::from_segments(&segments)))
 }
