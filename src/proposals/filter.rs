@@ -63,10 +63,8 @@ pub(crate) fn near_crop_edge(
 
 /// How candidates compete in NMS: predicted IoU first, as in SAM, with ties
 /// broken by the stability score so that, of two equally confident masks, the
-/// crisp one wins over a sliver of anti-aliased edge pixels spanning the same
-/// box, and then by area (low-resolution cells set), so that a solid shape
-/// wins over the thin ring of its outline that an edge prompt can give.
-pub(crate) type Rank = (f32, f32, u32);
+/// crisp one wins over a sliver of anti-aliased edge pixels spanning the same box.
+pub(crate) type Rank = (f32, f32);
 
 /// Greedy box NMS that runs as candidates arrive: a candidate enters unless a
 /// kept box overlapping it above the threshold ranks at least as high, and
@@ -154,28 +152,17 @@ mod tests {
         let mut nms = RunningNms::new(0.7);
         let a = [0.0, 0.0, 10.0, 10.0];
         let b = [0.0, 0.0, 10.0, 9.0];
-        assert_eq!(nms.check(a, (0.9, 0.9, 10)), Some(vec![]));
-        nms.insert(1, a, (0.9, 0.9, 10), &[]);
-        assert_eq!(nms.check(b, (0.8, 1.0, 10)), None);
-        assert_eq!(nms.check(b, (0.95, 0.5, 10)), Some(vec![1]));
-        nms.insert(2, b, (0.95, 0.5, 10), &[1]);
-        assert_eq!(nms.check(a, (0.9, 1.0, 10)), None);
-        assert_eq!(nms.check(a, (0.95, 0.4, 10)), None);
-        assert_eq!(nms.check(a, (0.95, 0.6, 10)), Some(vec![2]));
+        assert_eq!(nms.check(a, (0.9, 0.9)), Some(vec![]));
+        nms.insert(1, a, (0.9, 0.9), &[]);
+        assert_eq!(nms.check(b, (0.8, 1.0)), None);
+        assert_eq!(nms.check(b, (0.95, 0.5)), Some(vec![1]));
+        nms.insert(2, b, (0.95, 0.5), &[1]);
+        assert_eq!(nms.check(a, (0.9, 1.0)), None);
+        assert_eq!(nms.check(a, (0.95, 0.4)), None);
+        assert_eq!(nms.check(a, (0.95, 0.6)), Some(vec![2]));
         assert_eq!(
-            nms.check([20.0, 20.0, 30.0, 30.0], (0.1, 0.1, 10)),
+            nms.check([20.0, 20.0, 30.0, 30.0], (0.1, 0.1)),
             Some(vec![])
         );
-    }
-
-    #[test]
-    fn of_equally_scored_masks_the_fuller_one_wins() {
-        let mut nms = RunningNms::new(0.7);
-        let ring = [0.0, 0.0, 10.0, 10.0];
-        let solid = [0.5, 0.5, 10.0, 10.0];
-        nms.insert(1, ring, (0.95, 1.0, 36), &[]);
-        assert_eq!(nms.check(solid, (0.95, 1.0, 90)), Some(vec![1]));
-        nms.insert(2, solid, (0.95, 1.0, 90), &[1]);
-        assert_eq!(nms.check(ring, (0.95, 1.0, 36)), None);
     }
 }

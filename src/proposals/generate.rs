@@ -168,7 +168,6 @@ struct Candidate<'a> {
     nms_box: FloatBox,
     predicted_iou: f32,
     stability_score: f32,
-    cells: u32,
     point: [f32; 2],
     granularity: u8,
 }
@@ -186,8 +185,8 @@ struct Runner<'m, F> {
     prompted: usize,
     total: usize,
     cancelled: bool,
-    /// Low-resolution cells of the current crop that a mask passing the
-    /// quality filters already covers (for `skip_covered`).
+    /// Low-resolution cells of the current crop that the local mask of an
+    /// earlier prompt already covers (for `skip_covered`).
     covered: Vec<bool>,
     on_batch: F,
 }
@@ -298,9 +297,9 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
         self.covered[(cell(y) * LOW_RES + cell(x)) as usize]
     }
 
-    /// Marks the region of a prompt whose masks all failed the filters as
-    /// explored: its smallest mask (the local region the point is in), so the
-    /// grid points in the same region are not prompted again for nothing.
+    /// Marks the region a prompt explored as covered: its smallest mask,
+    /// the local region the point lies in (a coarser granularity could
+    /// swallow a nested shape whose own points still need a prompt).
     fn cover_explored(&mut self, prediction: &Prediction) {
         let threshold = self.settings.mask_threshold;
         let cells = |m: &LowResMask| m.logits().iter().filter(|&&l| l > threshold).count();
@@ -314,7 +313,7 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
         }
     }
 
-    /// Marks the cells of a mask that passed the quality filters as covered.
+    /// Marks the cells of a mask as covered.
     fn cover(&mut self, mask: &LowResMask) {
         let threshold = self.settings.mask_threshold;
         for (cell, &logit) in self.covered.iter_mut().zip(mask.logits()) {
@@ -335,10 +334,7 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
         for (&point, prediction) in points.iter().zip(predictions) {
             let found = self.candidates(embedding, crop, point, prediction);
             if self.settings.skip_covered {
-                match found.is_empty() {
-                    false => found.iter().for_each(|c| self.cover(c.low_res)),
-                    true => self.cover_explored(prediction),
-                }
+                self.cover_explored(prediction);
             }
             candidates.extend(found);
         }
@@ -346,13 +342,12 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
             b.predicted_iou
                 .total_cmp(&a.predicted_iou)
                 .then(b.stability_score.total_cmp(&a.stability_score))
-                .then(b.cells.cmp(&a.cells))
         });
         let batch_start = self.next_index;
         let mut new = Vec::new();
         let mut removed = Vec::new();
         for c in candidates {
-            let rank = (c.predicted_iou, c.stability_score, c.cells);
+            let rank = (c.predicted_iou, c.stability_score);
             let Some(evicted) = self.nms.check(c.nms_box, rank) else {
                 continue;
             };
@@ -407,17 +402,11 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
                 ) {
                     return None;
                 }
-                let cells = low_res
-                    .logits()
-                    .iter()
-                    .filter(|&&logit| logit > s.mask_threshold)
-                    .count() as u32;
                 Some(Candidate {
                     low_res,
                     nms_box,
                     predicted_iou,
                     stability_score,
-                    cells,
                     point,
                     granularity: k as u8,
                 })

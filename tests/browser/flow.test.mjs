@@ -19,7 +19,7 @@ const SCENE = {
   width: 160,
   height: 120,
   rects: [
-    { x0: 10, y0: 30, x1: 60, y1: 90, colour: RED },
+    { x0: 12, y0: 30, x1: 62, y1: 90, colour: RED },
     { x0: 100, y0: 20, x1: 150, y1: 60, colour: BLUE },
   ],
 };

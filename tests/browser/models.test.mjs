@@ -26,7 +26,7 @@ function smallScene() {
 }
 
 async function pickModelFiles(page, encoder, decoder) {
-  await page.click('.model-panel summary');
+  if (!(await page.$eval('.model-panel', (panel) => panel.open))) await page.click('.model-panel summary');
   await page.setInputFiles('#encoder-file', encoder);
   await page.setInputFiles('#decoder-file', decoder);
   await page.click('.model-files button[type="submit"]');

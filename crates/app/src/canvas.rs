@@ -150,7 +150,9 @@ fn picture_size(picture: RwSignal<Option<Picture>, LocalStorage>) -> Option<(u32
 
 /// The pointer's position in image pixels.
 fn image_point(event: &PointerEvent) -> Option<[f32; 2]> {
-    let canvas: HtmlCanvasElement = event.current_target()?.dyn_into().ok()?;
+    // The target, not the current target: Leptos delegates pointer events to
+    // the document, where `currentTarget` is no longer the canvas.
+    let canvas: HtmlCanvasElement = event.target()?.dyn_into().ok()?;
     let shown_width = f64::from(canvas.client_width());
     let shown_height = f64::from(canvas.client_height());
     if shown_width <= 0.0 || shown_height <= 0.0 {

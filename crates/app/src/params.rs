@@ -197,10 +197,13 @@ async fn fetch_image(address: &str) -> Result<File, String> {
 /// The last path segment of an address, for messages and the status line.
 fn file_name(address: &str) -> String {
     let path = address.split(['?', '#']).next().unwrap_or(address);
-    path.rsplit('/')
+    let segment = path
+        .rsplit('/')
         .find(|segment| !segment.is_empty())
-        .unwrap_or("image")
-        .to_string()
+        .unwrap_or("image");
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -285,5 +288,6 @@ mod tests {
     fn file_name_is_the_last_path_segment() {
         assert_eq!(file_name("http://h/a/b/cat.png?x=1#y"), "cat.png");
         assert_eq!(file_name("http://h/"), "h");
+        assert_eq!(file_name("http://h/small%20scene.png"), "small scene.png");
     }
 }
