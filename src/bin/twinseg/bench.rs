@@ -181,7 +181,32 @@ fn run_stages(args: &BenchArgs, model: &SamModel, image: &RgbImage) -> Result<St
     print_row(
         &format!("everything mode {0}x{0}", args.points_per_side),
         &everything,
-        &format!("{} prompts, {} proposals", set.done, set.proposals.len()),
+        &format!(
+            "{} prompts, {} proposals",
+            set.prompted,
+            set.proposals.len()
+        ),
+    );
+    let skipping = ProposalSettings {
+        skip_covered: true,
+        ..settings.clone()
+    };
+    let (fewer, fewer_set) = measure(args.everything_runs, || {
+        proposals::run(model, &embedding, &skipping, |_| Control::Continue)
+            .map_err(|e| e.to_string())
+    })?;
+    print_row(
+        &format!(
+            "everything mode {0}x{0}, skip covered",
+            args.points_per_side
+        ),
+        &fewer,
+        &format!(
+            "{} prompts, {} proposals, recall {:.3} of the full grid's (mask IoU >= 0.9)",
+            fewer_set.prompted,
+            fewer_set.proposals.len(),
+            recall(&set, &fewer_set)
+        ),
     );
     let (build, twin) = measure(args.runs, || Ok(twin_of(image, &set)))?;
     print_row(
@@ -204,6 +229,20 @@ fn run_stages(args: &BenchArgs, model: &SamModel, image: &RgbImage) -> Result<St
     })?;
     print_row("whole ask (embed → mask)", &ask, "");
     Ok(Stages { encoder, decoder })
+}
+
+/// Share of the reference run's proposals that the other run also found
+/// (some proposal with mask IoU of at least 0.9); 1 when there are none.
+fn recall(reference: &ProposalSet, other: &ProposalSet) -> f64 {
+    if reference.proposals.is_empty() {
+        return 1.0;
+    }
+    let found = reference
+        .proposals
+        .iter()
+        .filter(|p| other.proposals.iter().any(|q| q.mask.iou(&p.mask) >= 0.9))
+        .count();
+    found as f64 / reference.proposals.len() as f64
 }
 
 fn whole(image: &RgbImage) -> twinseg::mask::PixelBox {
