@@ -47,6 +47,7 @@ async function screenPoint(page, { x, y }) {
   return page.$eval(
     '#mask-canvas',
     (canvas, p) => {
+      canvas.scrollIntoView({ block: 'center' });
       const rect = canvas.getBoundingClientRect();
       return { x: rect.left + ((p.x + 0.5) * rect.width) / canvas.width, y: rect.top + ((p.y + 0.5) * rect.height) / canvas.height };
     },

@@ -123,6 +123,7 @@ describe('model choice', { timeout: 10 * 60_000 }, () => {
       await page.setInputFiles('#image-file', { name: 'small.png', mimeType: 'image/png', buffer: smallScene() });
       await waitForStage(page, 'done');
       const at = await page.$eval('#mask-canvas', (canvas) => {
+        canvas.scrollIntoView({ block: 'center' });
         const rect = canvas.getBoundingClientRect();
         return { x: rect.left + (12.5 * rect.width) / canvas.width, y: rect.top + (16.5 * rect.height) / canvas.height };
       });

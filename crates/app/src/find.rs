@@ -156,6 +156,12 @@ fn NumberField(
     };
     view! {
         <label for=id>{label}</label>
-        <input id=id type="number" min=min max=max step=step prop:value=move || get().to_string() on:change=on_change />
+        <input id=id type="number" min=min max=max step=step prop:value=move || shown_number(get()) on:change=on_change />
     }
+}
+
+/// A setting as a person would type it: at most four decimals, so an `f32`
+/// threshold such as 0.88 does not show as 0.8799999952316284.
+fn shown_number(value: f64) -> String {
+    ((value * 10_000.0).round() / 10_000.0).to_string()
 }
