@@ -269,7 +269,7 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
     }
 
     /// Up to `batch` points to prompt next, and how many were passed over
-    /// because a kept mask already covers them.
+    /// because an earlier prompt's local mask already covers them.
     fn next_chunk(
         &self,
         pending: &mut impl Iterator<Item = [f32; 2]>,
@@ -291,7 +291,8 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
         (chunk, skipped)
     }
 
-    /// Whether a good mask already covers the point (in the model's 1024 frame).
+    /// Whether an earlier prompt's local mask covers the point (given in the
+    /// model's 1024 frame).
     fn is_covered(&self, (x, y): (f32, f32)) -> bool {
         let cell = |v: f32| ((v * LOW_RES as f32 / SIDE as f32).max(0.0) as u32).min(LOW_RES - 1);
         self.covered[(cell(y) * LOW_RES + cell(x)) as usize]
