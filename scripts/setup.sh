@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the app and the test suite need, idempotently and only
 # from package registries (crates.io, npm, Debian): the wasm32 target, trunk and
-# wasm-bindgen-cli (pinned), Debian's Chromium, and the npm packages of
+# wasm-bindgen-cli (pinned), Debian's Chromium and Firefox ESR, and the npm packages of
 # package-lock.json. Safe to run again: each step checks before it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +49,14 @@ ensure_chromium() {
   fi
 }
 
+# Firefox for the browser test that proves the page works in Gecko too.
+ensure_firefox() {
+  if [ ! -x /usr/bin/firefox-esr ]; then
+    log "installing Debian's firefox-esr"
+    as_root apt-get install -y firefox-esr || { as_root apt-get update && as_root apt-get install -y firefox-esr; }
+  fi
+}
+
 ensure_npm_packages() {
   if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.setup-stamp; then
     log "installing npm packages from package-lock.json"
@@ -63,6 +71,7 @@ main() {
   ensure_trunk
   ensure_wasm_bindgen
   ensure_chromium
+  ensure_firefox
   ensure_npm_packages
 }
 

@@ -1,0 +1,140 @@
+// The core flow in Firefox (Debian's firefox-esr, headless, driven over
+// WebDriver BiDi by puppeteer-core): pick an image, find all objects, ask the
+// embedded reasoner, and click to segment. Chromium covers the rest of the
+// page; this proves the same wasm, worker and canvases work in Gecko.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import puppeteer from 'puppeteer-core';
+
+import { WORK_TIMEOUT } from './support/app.mjs';
+import { encodePng, sceneColourAt } from './support/png.mjs';
+import { DIST, serveDist } from './support/server.mjs';
+
+const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+const BACKGROUND = [40, 160, 90];
+const SCENE = {
+  width: 160,
+  height: 120,
+  rects: [
+    { x0: 12, y0: 30, x1: 62, y1: 90, colour: [220, 40, 40] },
+    { x0: 100, y0: 20, x1: 150, y1: 60, colour: [40, 70, 200] },
+  ],
+};
+const IN_RED = { x: 35, y: 60 };
+const IN_BLUE = { x: 125, y: 45 };
+const OUTSIDE = { x: 80, y: 110 };
+
+/** Alpha of the answer canvas at image pixel probes. */
+function maskAlpha(page, probes) {
+  return page.evaluate((points) => {
+    const context = document.querySelector('#mask-canvas').getContext('2d');
+    return points.map(({ x, y }) => context.getImageData(x, y, 1, 1).data[3]);
+  }, probes);
+}
+
+/** Screen position of an image pixel on the (scaled) top canvas, scrolled into view. */
+function screenPoint(page, point) {
+  return page.$eval(
+    '#mask-canvas',
+    (canvas, p) => {
+      canvas.scrollIntoView({ block: 'center' });
+      const rect = canvas.getBoundingClientRect();
+      return { x: rect.left + ((p.x + 0.5) * rect.width) / canvas.width, y: rect.top + ((p.y + 0.5) * rect.height) / canvas.height };
+    },
+    point,
+  );
+}
+
+async function ask(page, question) {
+  await page.$eval('#question', (input) => {
+    input.value = '';
+  });
+  await page.type('#question', question);
+  await page.keyboard.press('Enter');
+}
+
+describe('the core flow in Firefox', { timeout: 15 * 60_000, skip: !existsSync(FIREFOX) && `no Firefox at ${FIREFOX}` }, () => {
+  let server;
+  let browser;
+  let page;
+  let scratch;
+  const offsite = [];
+  const errors = [];
+
+  before(async () => {
+    assert.ok(existsSync(`${DIST}/index.html`), `no built app in ${DIST}: run \`trunk build --release --offline\` first`);
+    server = await serveDist({ isolated: false });
+    scratch = await mkdtemp(join(tmpdir(), 'twinseg-firefox-'));
+    browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: FIREFOX,
+      headless: true,
+      userDataDir: join(scratch, 'profile'),
+      defaultViewport: { width: 1000, height: 800 },
+    });
+    page = await browser.newPage();
+    page.on('pageerror', (error) => errors.push(String(error)));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      const target = new URL(request.url());
+      if (target.hostname === '127.0.0.1' || target.protocol === 'data:' || target.protocol === 'blob:') {
+        request.continue();
+      } else {
+        offsite.push(request.url());
+        request.abort();
+      }
+    });
+    await page.goto(server.url);
+    await page.waitForSelector('.status[data-worker="ready"]', { timeout: WORK_TIMEOUT });
+    const image = join(scratch, 'scene.png');
+    await writeFile(image, encodePng(SCENE.width, SCENE.height, sceneColourAt(BACKGROUND, SCENE.rects)));
+    const input = await page.$('#image-file');
+    await input.uploadFile(image);
+    await page.waitForSelector('.status[data-stage="done"]', { timeout: WORK_TIMEOUT });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+    assert.deepEqual(offsite, [], 'no request left 127.0.0.1');
+  });
+
+  test('finds the objects and answers a question with a mask over the right one', async () => {
+    assert.equal(await page.evaluate(() => navigator.userAgent.includes('Firefox/')), true, 'this is Firefox');
+    await page.click('.find-settings summary');
+    await page.$eval('#points-per-side', (input) => {
+      input.value = '';
+    });
+    await page.type('#points-per-side', '8');
+    await page.keyboard.press('Tab');
+    await page.click('.find-all');
+    await page.waitForSelector('.find-panel[data-run="done"]', { timeout: WORK_TIMEOUT });
+    const count = Number(await page.$eval('.find-panel', (panel) => panel.dataset.count));
+    assert.ok(count >= 2, `found the two rectangles at least (${count})`);
+
+    await ask(page, 'the blue rectangle');
+    await page.waitForSelector('.answer[data-none="false"]', { timeout: WORK_TIMEOUT });
+    const [red, blue, outside] = await maskAlpha(page, [IN_RED, IN_BLUE, OUTSIDE]);
+    assert.ok(blue > 0, 'answer mask over the blue rectangle');
+    assert.equal(red, 0, 'not over the red one');
+    assert.equal(outside, 0, 'not over the background');
+  });
+
+  test('a click is a point prompt that gives the clicked object', async () => {
+    const at = await screenPoint(page, IN_RED);
+    await page.mouse.click(at.x, at.y);
+    await page.waitForSelector('.prompt-result', { timeout: WORK_TIMEOUT });
+    const [red, blue] = await maskAlpha(page, [{ x: IN_RED.x + 15, y: IN_RED.y + 15 }, IN_BLUE]);
+    assert.ok(red > 0, 'mask over the clicked rectangle');
+    assert.equal(blue, 0, 'not over the other one');
+    assert.deepEqual(errors, []);
+  });
+});
