@@ -37,11 +37,14 @@ function maskAlpha(page, probes) {
 }
 
 /** Screen position of an image pixel on the (scaled) top canvas, scrolled into view. */
-function screenPoint(page, point) {
+async function screenPoint(page, point) {
+  await page.$eval('#mask-canvas', async (canvas) => {
+    canvas.scrollIntoView({ block: 'center' });
+    await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  });
   return page.$eval(
     '#mask-canvas',
     (canvas, p) => {
-      canvas.scrollIntoView({ block: 'center' });
       const rect = canvas.getBoundingClientRect();
       return { x: rect.left + ((p.x + 0.5) * rect.width) / canvas.width, y: rect.top + ((p.y + 0.5) * rect.height) / canvas.height };
     },
@@ -109,12 +112,7 @@ describe('the core flow in Firefox', { timeout: 15 * 60_000, skip: !existsSync(F
 
   test('finds the objects and answers a question with a mask over the right one', async () => {
     assert.equal(await page.evaluate(() => navigator.userAgent.includes('Firefox/')), true, 'this is Firefox');
-    await page.click('.find-settings summary');
-    await page.$eval('#points-per-side', (input) => {
-      input.value = '';
-    });
-    await page.type('#points-per-side', '8');
-    await page.keyboard.press('Tab');
+    // The page's defaults: a 32x32 grid that skips points inside found objects.
     await page.click('.find-all');
     await page.waitForSelector('.find-panel[data-run="done"]', { timeout: WORK_TIMEOUT });
     const count = Number(await page.$eval('.find-panel', (panel) => panel.dataset.count));
@@ -130,6 +128,11 @@ describe('the core flow in Firefox', { timeout: 15 * 60_000, skip: !existsSync(F
 
   test('a click is a point prompt that gives the clicked object', async () => {
     const at = await screenPoint(page, IN_RED);
+    const before = await page.$eval('#mask-canvas', (canvas) => canvas.getBoundingClientRect().top);
+    await page.mouse.move(at.x, at.y);
+    await page.waitForSelector('.hover-info[data-hover]');
+    const hovering = await page.$eval('#mask-canvas', (canvas) => canvas.getBoundingClientRect().top);
+    assert.equal(hovering, before, 'hovering an object does not move the image');
     await page.mouse.click(at.x, at.y);
     await page.waitForSelector('.prompt-result', { timeout: WORK_TIMEOUT });
     const [red, blue] = await maskAlpha(page, [{ x: IN_RED.x + 15, y: IN_RED.y + 15 }, IN_BLUE]);

@@ -129,6 +129,10 @@ describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
 
   test('find all objects paints them live, reports the count, and hover names one', async () => {
     await page.click('.find-settings summary');
+    assert.equal(await page.inputValue('#points-per-side'), '32', 'the default grid is SAM\'s 32x32');
+    assert.equal(await page.isChecked('#skip-covered'), true, 'covered points are skipped by default');
+    // The full grid, so the run has several batches to paint live.
+    await page.uncheck('#skip-covered');
     await page.fill('#points-per-side', '8');
     await page.press('#points-per-side', 'Tab');
     await page.evaluate(() => {
@@ -137,7 +141,7 @@ describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
       const panel = document.querySelector('.find-panel');
       new MutationObserver(() => {
         window.__runs.push(panel.dataset.run);
-        const live = /Finding objects\u2026 (\d+) of \d+ prompts, (\d+) kept so far/.exec(panel.querySelector('.find-summary').textContent);
+        const live = /Finding objects\u2026 (\d+) of \d+ grid points, (\d+) kept so far/.exec(panel.querySelector('.find-summary').textContent);
         const canvas = document.querySelector('#objects-canvas');
         const painted = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data.some((v, i) => i % 4 === 3 && v > 0);
         if (live && Number(live[2]) > 0 && painted) window.__paints.add(Number(live[1]));
@@ -281,7 +285,7 @@ describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
     await page.keyboard.press('Escape');
     await page.waitForSelector('.find-panel[data-run="cancelled"]', { timeout: WORK_TIMEOUT });
     const summary = await page.textContent('.find-summary');
-    const [, done, total] = summary.match(/Stopped after (\d+) of (\d+) prompts/) ?? [];
+    const [, done, total] = summary.match(/Stopped after (\d+) of (\d+) grid points/) ?? [];
     assert.ok(Number(done) < Number(total), summary);
     assert.equal(Number(total), 48 * 48);
     assert.equal(await page.$eval('.status', (s) => s.dataset.worker), 'ready', 'the worker kept running');

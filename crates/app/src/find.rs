@@ -31,7 +31,7 @@ pub fn FindPanel(state: AppState) -> impl IntoView {
         }
         RunState::Running { done, total } => {
             format!(
-                "Finding objects\u{2026} {done} of {total} prompts, {} kept so far.",
+                "Finding objects\u{2026} {done} of {total} grid points, {} kept so far.",
                 count()
             )
         }
@@ -41,7 +41,7 @@ pub fn FindPanel(state: AppState) -> impl IntoView {
             total,
         } => {
             let stopped = if cancelled {
-                format!(" Stopped after {done} of {total} prompts; what was found is kept.")
+                format!(" Stopped after {done} of {total} grid points; what was found is kept.")
             } else {
                 String::new()
             };
@@ -80,11 +80,13 @@ pub fn FindPanel(state: AppState) -> impl IntoView {
     }
 }
 
-/// The object under the pointer: id, level and scores.
+/// The object under the pointer: id, level and scores. Once there are
+/// objects the line is always there (a hint when nothing is under the
+/// pointer), so hovering never moves the image under the pointer.
 #[component]
 fn HoverInfo(state: AppState) -> impl IntoView {
     let flow = state.flow;
-    let text = move || {
+    let details = move || {
         let id = flow.hover.get()?;
         flow.objects.with(|objects| {
             let shown = objects.iter().find(|shown| shown.info.id == id)?;
@@ -104,6 +106,13 @@ fn HoverInfo(state: AppState) -> impl IntoView {
             ))
         })
     };
+    let text = move || {
+        details().or_else(|| {
+            flow.objects
+                .with(|objects| !objects.is_empty())
+                .then(|| "Point at an object in the image to see its details.".to_string())
+        })
+    };
     view! { <p class="hover-info" data-hover=move || flow.hover.get()>{text}</p> }
 }
 
@@ -117,6 +126,17 @@ fn SettingsPanel(settings: RwSignal<ProposalSettings>) -> impl IntoView {
                 <NumberField id="points-per-side" label="Points per side" min="1" max="64" step="1"
                     get=move || f64::from(settings.with(|s| s.points_per_side))
                     set=move |v: f64| settings.update(|s| s.points_per_side = v.round().clamp(1.0, 64.0) as u32) />
+                <label for="skip-covered">"Skip points inside found objects"</label>
+                <input id="skip-covered" type="checkbox"
+                    title="Much faster: a grid point that an earlier prompt's mask already covers is not prompted (can miss a small object inside a larger one)"
+                    prop:checked=move || settings.with(|s| s.skip_covered)
+                    on:change=move |event: ev::Event| {
+                        let checked = event
+                            .target()
+                            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+                            .is_some_and(|input| input.checked());
+                        settings.update(|s| s.skip_covered = checked);
+                    } />
                 <NumberField id="pred-iou" label="Predicted IoU at least" min="0" max="1" step="0.01"
                     get=move || f64::from(settings.with(|s| s.pred_iou_thresh))
                     set=move |v: f64| settings.update(|s| s.pred_iou_thresh = v.clamp(0.0, 1.0) as f32) />

@@ -165,10 +165,13 @@ impl Flow {
     }
 }
 
-/// Small defaults for the page: a 16x16 grid keeps "find all" quick.
+/// The page's defaults: SAM's 32x32 grid, walked coarse to fine and skipping
+/// points that a found object already covers, so "find all" prompts a few
+/// dozen points instead of 1024 and still reaches the small objects.
 fn default_settings() -> ProposalSettings {
     ProposalSettings {
-        points_per_side: 16,
+        points_per_side: 32,
+        skip_covered: true,
         ..ProposalSettings::default()
     }
 }
