@@ -164,7 +164,6 @@ fn image_sample(
 fn print_sample(sample: &Sample) {
     let n_twins = sample.twins.len().max(1);
     let objects: usize = sample.twins.iter().map(|t| t.objects.len()).sum();
-    let per_object = objects.max(1) as f64;
     let count = |kind| {
         sample
             .twins
@@ -201,15 +200,25 @@ fn print_sample(sample: &Sample) {
         let bytes: usize = texts.iter().map(String::len).sum();
         let tokens: usize = texts.iter().map(|t| twin::estimate_tokens(t)).sum();
         println!(
-            "{:<26} {:>10.1} {:>10.1} {:>11.1} {:>11.1}",
+            "{:<26} {:>10} {:>10} {:>11.1} {:>11}",
             r.name,
-            bytes as f64 / per_object,
-            tokens as f64 / per_object,
+            per_object(bytes as f64, objects),
+            per_object(tokens as f64, objects),
             tokens as f64 / n_twins as f64,
-            bytes as f64 / 4.0 / per_object,
+            per_object(bytes as f64 / 4.0, objects),
         );
     }
     println!();
+}
+
+/// `total` per object to one decimal, or "-" when there are none (a twin's
+/// header alone is not a cost per object).
+fn per_object(total: f64, objects: usize) -> String {
+    if objects == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.1}", total / objects as f64)
+    }
 }
 
 fn ms(d: Duration) -> f64 {
