@@ -53,3 +53,72 @@ fn answers_every_generated_query_kind() {
         );
     }
 }
+
+/// The objects of `twin` whose shape word is `shape` and whose dominant colour is `colour`.
+fn shaped(twin: &twinseg::twin::DigitalTwin, shape: &str, colour: &str) -> Vec<u32> {
+    twin.objects
+        .iter()
+        .filter(|o| o.shape.word.is_some_and(|w| w.word() == shape))
+        .filter(|o| o.colours.first().is_some_and(|c| c.name == colour))
+        .map(|o| o.id)
+        .collect()
+}
+
+#[test]
+fn a_general_shape_word_finds_its_special_case_when_nothing_else_fits() {
+    let reasoner = EmbeddedReasoner;
+    let mut checked = 0;
+    for index in 0..80 {
+        let scene = generate(scene_seed(11, index));
+        let (twin, _) = ground_truth_twin(&scene);
+        for (general, special) in [("rectangle", "square"), ("ellipse", "circle")] {
+            let colours: Vec<&str> = twin
+                .objects
+                .iter()
+                .filter_map(|o| o.colours.first().map(|c| c.name.as_str()))
+                .collect();
+            for colour in colours {
+                let specials = shaped(&twin, special, colour);
+                if specials.len() != 1 || !shaped(&twin, general, colour).is_empty() {
+                    continue;
+                }
+                let answer = reasoner.answer(&twin, &format!("the {colour} {general}"));
+                assert_eq!(
+                    answer.ids, specials,
+                    "scene {index}: \"the {colour} {general}\" is the {colour} {special}; steps {:?}",
+                    answer.steps
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} cases in the scenes");
+}
+
+#[test]
+fn an_exact_shape_word_still_wins_over_its_special_case() {
+    let reasoner = EmbeddedReasoner;
+    let mut checked = 0;
+    for index in 0..80 {
+        let scene = generate(scene_seed(11, index));
+        let (twin, _) = ground_truth_twin(&scene);
+        let colours: Vec<&str> = twin
+            .objects
+            .iter()
+            .filter_map(|o| o.colours.first().map(|c| c.name.as_str()))
+            .collect();
+        for colour in colours {
+            let rectangles = shaped(&twin, "rectangle", colour);
+            if rectangles.len() != 1 || shaped(&twin, "square", colour).is_empty() {
+                continue;
+            }
+            let answer = reasoner.answer(&twin, &format!("the {colour} rectangle"));
+            assert_eq!(answer.ids, rectangles, "scene {index}: {:?}", answer.steps);
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 1,
+        "no scene has a rectangle and a square of one colour"
+    );
+}

@@ -54,6 +54,22 @@ struct Solver<'a> {
 
 type Ids = Vec<u32>;
 
+/// Shape words that name a special case of another: a square is a rectangle
+/// with equal sides, a circle an ellipse with equal axes.
+const SPECIAL_CASES: &[(&str, &str)] = &[("rectangle", "square"), ("ellipse", "circle")];
+
+/// The phrase with each shape word also covering its special cases, or
+/// `None` when that adds nothing.
+fn widened(phrase: &Phrase) -> Option<Phrase> {
+    let mut wider = phrase.clone();
+    for &(general, special) in SPECIAL_CASES {
+        if wider.kinds.contains(&general) && !wider.kinds.contains(&special) {
+            wider.kinds.push(special);
+        }
+    }
+    (wider.kinds.len() > phrase.kinds.len()).then_some(wider)
+}
+
 impl Solver<'_> {
     fn answer(&mut self, query: &Query, text: &str) -> Result<Ids, String> {
         let all: Ids = self.twin.objects.iter().map(|o| o.id).collect();
@@ -71,8 +87,25 @@ impl Solver<'_> {
                 head.unknown.join(", ")
             ));
         }
-        let mut candidates = self.filter(head, all.clone())?;
-        for excluded in &query.excluded {
+        let ids = self.or_wider_shapes(head, |solver, head| {
+            solver.named_by_head(head, &query.excluded, all.clone())
+        })?;
+        if query.counting {
+            self.steps.push(format!("Count: {}.", ids.len()));
+        }
+        self.step("Answer", &ids);
+        Ok(ids)
+    }
+
+    /// The objects the head phrase names among `all`, without the excluded ones.
+    fn named_by_head(
+        &mut self,
+        head: &Phrase,
+        excluded: &[Phrase],
+        all: Ids,
+    ) -> Result<Ids, String> {
+        let mut candidates = self.filter(head, all)?;
+        for excluded in excluded {
             let out = self.resolve(excluded, candidates.clone())?;
             candidates.retain(|id| !out.contains(id));
             self.step("Leaving out", &out);
@@ -81,18 +114,39 @@ impl Solver<'_> {
                 return Err("nothing is left once those are left out".into());
             }
         }
-        let ids = self.choose(head, candidates)?;
-        if query.counting {
-            self.steps.push(format!("Count: {}.", ids.len()));
-        }
-        self.step("Answer", &ids);
-        Ok(ids)
+        self.choose(head, candidates)
     }
 
     /// The objects of `universe` a phrase names, with its pick applied.
     fn resolve(&mut self, phrase: &Phrase, universe: Ids) -> Result<Ids, String> {
-        let filtered = self.filter(phrase, universe)?;
-        self.choose(phrase, filtered)
+        self.or_wider_shapes(phrase, |solver, phrase| {
+            let filtered = solver.filter(phrase, universe.clone())?;
+            solver.choose(phrase, filtered)
+        })
+    }
+
+    /// Runs `attempt` on the phrase; when nothing fits its exact shape word,
+    /// runs it again with the shapes that word also covers ("the blue
+    /// rectangle" finds a blue square when no rectangle is blue). The first
+    /// reason stands when the wider reading fails too.
+    fn or_wider_shapes(
+        &mut self,
+        phrase: &Phrase,
+        mut attempt: impl FnMut(&mut Self, &Phrase) -> Result<Ids, String>,
+    ) -> Result<Ids, String> {
+        let reason = match attempt(self, phrase) {
+            Err(reason) => reason,
+            found => return found,
+        };
+        let Some(wider) = widened(phrase) else {
+            return Err(reason);
+        };
+        self.steps.push(format!(
+            "Nothing fits as {}; reading it as {}.",
+            phrase.kinds.join(" or "),
+            wider.kinds.join(" or ")
+        ));
+        attempt(self, &wider).map_err(|_| reason)
     }
 
     fn filter(&mut self, phrase: &Phrase, universe: Ids) -> Result<Ids, String> {
