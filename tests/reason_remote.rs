@@ -1,7 +1,8 @@
 //! The remote reasoner against a scripted OpenAI-compatible server on
 //! 127.0.0.1 that records every request: good answers, answers wrapped in
 //! prose or code fences, bad answers, server errors, rate limits, a slow
-//! answer past the timeout, and a refused key.
+//! answer past the timeout, a refused key, a missing route, a huge reply,
+//! nothing listening, an unknown host and a connection closed without a reply.
 
 #![cfg(feature = "remote-native")]
 mod reason_support;
@@ -263,4 +264,90 @@ fn cancellation_stops_a_waiting_request() {
     let result = remote.ask(&twin(), "the red circle");
     canceller.join().expect("canceller");
     assert!(matches!(result, Err(RemoteError::Cancelled)), "{result:?}");
+}
+
+#[test]
+fn missing_endpoint_path_is_a_status_error_naming_it() {
+    let mut missing = status(404);
+    missing.body = "no such route: /v1/chat/completions".into();
+    let (result, log) = ask(vec![missing]);
+    let error = result.expect_err("404");
+    assert!(
+        matches!(error, RemoteError::Status { status: 404, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("HTTP 404: no such route"),
+        "{error}"
+    );
+    assert_eq!(log.len(), 1, "404 is not retried");
+}
+
+#[test]
+fn a_huge_reply_is_refused_not_read_into_memory() {
+    let mut huge = chat(&"x".repeat(twinseg::reason::remote::MAX_REPLY_BYTES + 1024));
+    let (result, _) = ask(vec![huge]);
+    let error = result.expect_err("too large");
+    assert!(matches!(error, RemoteError::TooLarge { .. }), "{error:?}");
+    assert!(error.to_string().contains("larger than 4 MiB"), "{error}");
+}
+
+#[test]
+fn nothing_listening_is_a_transport_error() {
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = format!("http://{}", closed.local_addr().expect("address"));
+    drop(closed);
+    let error = reasoner(&address)
+        .ask(&twin(), "the red circle")
+        .expect_err("refused");
+    assert!(matches!(error, RemoteError::Transport(_)), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("could not reach the endpoint"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unknown_host_is_a_transport_error() {
+    let error = reasoner("http://twinseg-no-such-host.invalid")
+        .ask(&twin(), "the red circle")
+        .expect_err("no such host");
+    assert!(
+        matches!(
+            error,
+            RemoteError::Transport(_) | RemoteError::Timeout { .. }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("could not reach the endpoint")
+            || error.to_string().contains("did not answer"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_connection_closed_without_a_reply_is_a_transport_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        if let Some(Ok(mut stream)) = listener.incoming().next() {
+            let mut start = [0; 64];
+            let _ = stream.read(&mut start);
+        }
+    });
+    let error = reasoner(&address)
+        .ask(&twin(), "the red circle")
+        .expect_err("hung up");
+    assert!(matches!(error, RemoteError::Transport(_)), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("could not reach the endpoint"),
+        "{error}"
+    );
 }

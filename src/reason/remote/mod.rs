@@ -123,6 +123,57 @@ pub fn is_retryable(status: u16) -> bool {
     status == 429 || (500..600).contains(&status)
 }
 
+/// The largest reply read from an endpoint: a chat answer naming a few ids is
+/// a few kilobytes, so anything near this is a misbehaving server.
+pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+
+/// A server's `Retry-After` header in seconds (the HTTP-date form is ignored).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// What a transport does after one HTTP reply; every transport (native,
+/// the page's fetch) follows the same rules, so they fail the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NextStep {
+    /// A 2xx reply: its body is the chat completion to read.
+    Read,
+    /// The server rejected JSON mode (400 with it on): send again without it.
+    DropJsonMode,
+    /// Rate limited or a server error with attempts left: wait, then retry.
+    Retry(Duration),
+    /// No answer will come: the reason.
+    Fail(RemoteError),
+}
+
+/// Decides what follows a reply with `status` and `body` on attempt
+/// `attempt` (counting from 1).
+pub fn next_step(
+    status: u16,
+    body: &str,
+    retry_after: Option<Duration>,
+    attempt: u32,
+    json_mode: bool,
+    policy: &RetryPolicy,
+) -> NextStep {
+    match status {
+        200..=299 => NextStep::Read,
+        400 if json_mode => NextStep::DropJsonMode,
+        401 | 403 => NextStep::Fail(RemoteError::Unauthorized { status }),
+        status if is_retryable(status) && attempt < policy.max_attempts.max(1) => {
+            NextStep::Retry(policy.backoff(attempt, retry_after))
+        }
+        status if is_retryable(status) => NextStep::Fail(RemoteError::GaveUp {
+            attempts: attempt,
+            status,
+        }),
+        status => NextStep::Fail(RemoteError::Status {
+            status,
+            message: body_excerpt(body),
+        }),
+    }
+}
+
 /// Cancels a running request from another thread (or task).
 #[derive(Clone, Debug, Default)]
 pub struct CancelToken(Arc<AtomicBool>);
@@ -184,6 +235,12 @@ pub enum RemoteError {
     /// The endpoint could not be reached.
     #[error("could not reach the endpoint: {0}")]
     Transport(String),
+    /// The reply was larger than [`MAX_REPLY_BYTES`].
+    #[error("the endpoint's reply is larger than {limit_mib} MiB; it is not a chat answer")]
+    TooLarge {
+        /// The limit in MiB.
+        limit_mib: usize,
+    },
     /// The request was cancelled.
     #[error("the request was cancelled")]
     Cancelled,
@@ -205,6 +262,42 @@ pub fn body_excerpt(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reply_status_has_one_next_step() {
+        let policy = RetryPolicy::default();
+        let step = |status, attempt, json_mode| {
+            next_step(status, "oops", None, attempt, json_mode, &policy)
+        };
+        assert_eq!(step(200, 1, true), NextStep::Read);
+        assert_eq!(step(400, 1, true), NextStep::DropJsonMode);
+        assert!(matches!(
+            step(400, 1, false),
+            NextStep::Fail(RemoteError::Status { status: 400, ref message }) if message == "oops"
+        ));
+        assert_eq!(
+            step(401, 1, true),
+            NextStep::Fail(RemoteError::Unauthorized { status: 401 })
+        );
+        assert_eq!(step(429, 1, true), NextStep::Retry(policy.backoff(1, None)));
+        assert_eq!(
+            step(503, policy.max_attempts, true),
+            NextStep::Fail(RemoteError::GaveUp {
+                attempts: policy.max_attempts,
+                status: 503
+            })
+        );
+        assert!(matches!(
+            step(404, 1, false),
+            NextStep::Fail(RemoteError::Status { status: 404, .. })
+        ));
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

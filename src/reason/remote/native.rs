@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{answer, body_excerpt, is_retryable, prompt, CancelToken, RemoteConfig, RemoteError};
+use super::{
+    answer, next_step, parse_retry_after, prompt, CancelToken, NextStep, RemoteConfig, RemoteError,
+    MAX_REPLY_BYTES,
+};
 use crate::reason::{Answer, ReasonError, Reasoner};
 use crate::twin::DigitalTwin;
 
@@ -67,32 +70,22 @@ impl RemoteReasoner {
             let json_mode = self.json_mode.load(Ordering::SeqCst);
             let body = prompt::request_body(&self.config.model, messages, json_mode);
             let reply = self.post(&url, body)?;
-            match reply.status {
-                200..=299 => return Ok(answer::message_content(&reply.body)?),
-                400 if json_mode => {
+            let step = next_step(
+                reply.status,
+                &reply.body,
+                reply.retry_after,
+                attempt,
+                json_mode,
+                &policy,
+            );
+            match step {
+                NextStep::Read => return Ok(answer::message_content(&reply.body)?),
+                NextStep::DropJsonMode => {
                     self.json_mode.store(false, Ordering::SeqCst);
                     attempt -= 1;
                 }
-                401 | 403 => {
-                    return Err(RemoteError::Unauthorized {
-                        status: reply.status,
-                    })
-                }
-                status if is_retryable(status) && attempt < policy.max_attempts.max(1) => {
-                    self.sleep(policy.backoff(attempt, reply.retry_after))?;
-                }
-                status if is_retryable(status) => {
-                    return Err(RemoteError::GaveUp {
-                        attempts: attempt,
-                        status,
-                    })
-                }
-                status => {
-                    return Err(RemoteError::Status {
-                        status,
-                        message: body_excerpt(&reply.body),
-                    })
-                }
+                NextStep::Retry(wait) => self.sleep(wait)?,
+                NextStep::Fail(error) => return Err(error),
             }
         }
     }
@@ -153,10 +146,11 @@ fn exchange(
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(parse_retry_after);
     let body = response
         .body_mut()
+        .with_config()
+        .limit(MAX_REPLY_BYTES as u64)
         .read_to_string()
         .map_err(|e| transport_error(e, timeout))?;
     Ok(Reply {
@@ -173,6 +167,9 @@ fn transport_error(error: ureq::Error, timeout: Duration) -> RemoteError {
         },
         ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => RemoteError::Timeout {
             seconds: timeout.as_secs_f64(),
+        },
+        ureq::Error::BodyExceedsLimit(_) => RemoteError::TooLarge {
+            limit_mib: MAX_REPLY_BYTES >> 20,
         },
         other => RemoteError::Transport(other.to_string()),
     }
