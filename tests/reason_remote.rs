@@ -285,7 +285,7 @@ fn missing_endpoint_path_is_a_status_error_naming_it() {
 
 #[test]
 fn a_huge_reply_is_refused_not_read_into_memory() {
-    let mut huge = chat(&"x".repeat(twinseg::reason::remote::MAX_REPLY_BYTES + 1024));
+    let huge = chat(&"x".repeat(twinseg::reason::remote::MAX_REPLY_BYTES + 1024));
     let (result, _) = ask(vec![huge]);
     let error = result.expect_err("too large");
     assert!(matches!(error, RemoteError::TooLarge { .. }), "{error:?}");
