@@ -11,31 +11,10 @@ import { after, before, describe, test } from 'node:test';
 import puppeteer from 'puppeteer-core';
 
 import { WORK_TIMEOUT } from './support/app.mjs';
-import { encodePng, sceneColourAt } from './support/png.mjs';
+import { IN_BLUE, IN_RED, OUTSIDE, alphaAt, scenePng } from './support/scene.mjs';
 import { DIST, serveDist } from './support/server.mjs';
 
 const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
-const BACKGROUND = [40, 160, 90];
-const SCENE = {
-  width: 160,
-  height: 120,
-  rects: [
-    { x0: 12, y0: 30, x1: 62, y1: 90, colour: [220, 40, 40] },
-    { x0: 100, y0: 20, x1: 150, y1: 60, colour: [40, 70, 200] },
-  ],
-};
-const IN_RED = { x: 35, y: 60 };
-const IN_BLUE = { x: 125, y: 45 };
-const OUTSIDE = { x: 80, y: 110 };
-
-/** Alpha of the answer canvas at image pixel probes. */
-function maskAlpha(page, probes) {
-  return page.evaluate((points) => {
-    const context = document.querySelector('#mask-canvas').getContext('2d');
-    return points.map(({ x, y }) => context.getImageData(x, y, 1, 1).data[3]);
-  }, probes);
-}
-
 /** Screen position of an image pixel on the (scaled) top canvas, scrolled into view. */
 async function screenPoint(page, point) {
   await page.$eval('#mask-canvas', async (canvas) => {
@@ -97,7 +76,7 @@ describe('the core flow in Firefox', { timeout: 15 * 60_000, skip: !existsSync(F
     await page.goto(server.url);
     await page.waitForSelector('.status[data-worker="ready"]', { timeout: WORK_TIMEOUT });
     const image = join(scratch, 'scene.png');
-    await writeFile(image, encodePng(SCENE.width, SCENE.height, sceneColourAt(BACKGROUND, SCENE.rects)));
+    await writeFile(image, scenePng());
     const input = await page.$('#image-file');
     await input.uploadFile(image);
     await page.waitForSelector('.status[data-stage="done"]', { timeout: WORK_TIMEOUT });
@@ -120,7 +99,7 @@ describe('the core flow in Firefox', { timeout: 15 * 60_000, skip: !existsSync(F
 
     await ask(page, 'the blue rectangle');
     await page.waitForSelector('.answer[data-none="false"]', { timeout: WORK_TIMEOUT });
-    const [red, blue, outside] = await maskAlpha(page, [IN_RED, IN_BLUE, OUTSIDE]);
+    const [red, blue, outside] = await alphaAt(page, '#mask-canvas', [IN_RED, IN_BLUE, OUTSIDE]);
     assert.ok(blue > 0, 'answer mask over the blue rectangle');
     assert.equal(red, 0, 'not over the red one');
     assert.equal(outside, 0, 'not over the background');
@@ -135,7 +114,7 @@ describe('the core flow in Firefox', { timeout: 15 * 60_000, skip: !existsSync(F
     assert.equal(hovering, before, 'hovering an object does not move the image');
     await page.mouse.click(at.x, at.y);
     await page.waitForSelector('.prompt-result', { timeout: WORK_TIMEOUT });
-    const [red, blue] = await maskAlpha(page, [{ x: IN_RED.x + 15, y: IN_RED.y + 15 }, IN_BLUE]);
+    const [red, blue] = await alphaAt(page, '#mask-canvas', [{ x: IN_RED.x + 15, y: IN_RED.y + 15 }, IN_BLUE]);
     assert.ok(red > 0, 'mask over the clicked rectangle');
     assert.equal(blue, 0, 'not over the other one');
     assert.deepEqual(errors, []);

@@ -4,43 +4,13 @@
 // Small image, small grid, one page, so the suite stays quick.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import { WORK_TIMEOUT, waitForStage, waitForWorker } from './support/app.mjs';
 import { launchBrowser, openPage } from './support/browser.mjs';
-import { encodePng, sceneColourAt } from './support/png.mjs';
+import { chatReply, mockReasoner } from './support/reasoner.mjs';
+import { IN_BLUE, IN_RED, OUTSIDE, SCENE, alphaAt, scenePng } from './support/scene.mjs';
 import { DIST, serveDist } from './support/server.mjs';
-
-const BACKGROUND = [40, 160, 90];
-const RED = [220, 40, 40];
-const BLUE = [40, 70, 200];
-const SCENE = {
-  width: 160,
-  height: 120,
-  rects: [
-    { x0: 12, y0: 30, x1: 62, y1: 90, colour: RED },
-    { x0: 100, y0: 20, x1: 150, y1: 60, colour: BLUE },
-  ],
-};
-const IN_RED = { x: 35, y: 60 };
-const IN_BLUE = { x: 125, y: 45 };
-const OUTSIDE = { x: 80, y: 110 };
-
-function scenePng() {
-  return encodePng(SCENE.width, SCENE.height, sceneColourAt(BACKGROUND, SCENE.rects));
-}
-
-/** Alpha of a canvas at image pixel probes. */
-async function alphaAt(page, selector, probes) {
-  return page.evaluate(
-    ({ selector, probes }) => {
-      const context = document.querySelector(selector).getContext('2d');
-      return probes.map(({ x, y }) => context.getImageData(x, y, 1, 1).data[3]);
-    },
-    { selector, probes },
-  );
-}
 
 /** Screen position of an image pixel on the (scaled) top canvas. */
 async function screenPoint(page, { x, y }) {
@@ -64,36 +34,6 @@ function pngHeader(bytes) {
 async function download(page, selector) {
   const [file] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
   return { name: file.suggestedFilename(), bytes: readFileSync(await file.path()) };
-}
-
-/** A mock OpenAI-compatible endpoint that records request bodies and answers as told. */
-async function mockReasoner() {
-  const mock = { bodies: [], reply: { status: 200, body: '{}' } };
-  const server = createServer((request, response) => {
-    const cors = {
-      'access-control-allow-origin': '*',
-      'access-control-allow-headers': 'content-type, authorization',
-      'access-control-allow-methods': 'POST',
-    };
-    if (request.method === 'OPTIONS') {
-      response.writeHead(204, cors).end();
-      return;
-    }
-    const chunks = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      mock.bodies.push({ path: request.url, auth: request.headers.authorization, text: Buffer.concat(chunks).toString('utf8') });
-      response.writeHead(mock.reply.status, { ...cors, 'content-type': 'application/json' }).end(mock.reply.body);
-    });
-  });
-  await new Promise((done) => server.listen(0, '127.0.0.1', done));
-  mock.url = `http://127.0.0.1:${server.address().port}/v1`;
-  mock.close = () => new Promise((done) => server.close(done));
-  return mock;
-}
-
-function chatReply(answer) {
-  return JSON.stringify({ choices: [{ message: { role: 'assistant', content: JSON.stringify(answer) } }] });
 }
 
 async function ask(page, question) {
@@ -261,7 +201,7 @@ describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
     const count = await page.$eval('.find-panel', (panel) => panel.dataset.count);
 
     for (const [reply, expected] of [
-      [{ status: 500, body: 'upstream exploded' }, /answered 500.*upstream exploded/],
+      [{ status: 500, body: 'upstream exploded' }, /kept failing after 4 attempts \(last: HTTP 500: upstream exploded\)/],
       [{ status: 200, body: '<html>not json</html>' }, /not a chat completion/],
     ]) {
       mock.reply = reply;
@@ -281,16 +221,20 @@ describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
     await page.fill('#points-per-side', '48');
     await page.press('#points-per-side', 'Tab');
     await page.click('.find-all');
-    await page.waitForSelector('.find-panel[data-run="running"] .find-progress', { timeout: WORK_TIMEOUT });
+    await page.waitForSelector('.find-panel[data-run="running"]:not([data-count="0"]) .find-progress', { timeout: WORK_TIMEOUT });
     await page.keyboard.press('Escape');
     await page.waitForSelector('.find-panel[data-run="cancelled"]', { timeout: WORK_TIMEOUT });
     const summary = await page.textContent('.find-summary');
     const [, done, total] = summary.match(/Stopped after (\d+) of (\d+) grid points/) ?? [];
     assert.ok(Number(done) < Number(total), summary);
     assert.equal(Number(total), 48 * 48);
+    const kept = Number(await page.$eval('.find-panel', (panel) => panel.dataset.count));
+    assert.ok(kept > 0, 'what was found before the stop is kept');
     assert.equal(await page.$eval('.status', (s) => s.dataset.worker), 'ready', 'the worker kept running');
     await ask(page, 'the blue rectangle');
     await page.waitForSelector('.answer[data-none]', { timeout: WORK_TIMEOUT });
+    assert.equal(await page.$eval('.find-panel', (panel) => panel.dataset.run), 'cancelled', 'the answer comes from the kept objects, not a new run');
+    assert.equal(Number(await page.$eval('.find-panel', (panel) => panel.dataset.count)), kept);
     // Chromium logs the mock's 500 answer as a failed resource load; nothing else may fail.
     assert.deepEqual(errors.filter((error) => !/status of 500/.test(error)), []);
   });

@@ -300,6 +300,9 @@ impl AppState {
 
     /// Escape stops the work if there is any, else dismisses the error.
     fn escape(self) {
+        if self.flow.stop_asking() {
+            return;
+        }
         if self.flow.is_running() {
             self.cancel_run();
         } else if self.is_working() {

@@ -49,7 +49,18 @@ fn AnswerView(state: AppState) -> impl IntoView {
     let flow = state.flow;
     move || {
         if flow.asking.get() {
-            return view! { <p class="answer-state">"Thinking\u{2026}"</p> }.into_any();
+            let remote = flow.reasoner.with(ReasonerChoice::is_remote);
+            return view! {
+                <p class="answer-state thinking">
+                    "Thinking\u{2026} "
+                    <Show when=move || remote>
+                        <button type="button" class="button stop-ask" on:click=move |_| { flow.stop_asking(); }>
+                            "Stop (Esc)"
+                        </button>
+                    </Show>
+                </p>
+            }
+            .into_any();
         }
         if let Some(score) = flow.prompt_score.get() {
             let area = flow.mask.with(|m| m.as_ref().map_or(0, |m| m.area));
@@ -156,6 +167,16 @@ fn ReasonerSettings(state: AppState, query: RwSignal<String>) -> impl IntoView {
                 <input id="reasoner-model" type="text" placeholder="gpt-4o-mini"
                     prop:value=move || choice.with(|c| c.model.clone())
                     on:input=move |e| { let v = event_target_value(&e); update(&|c| c.model = v.clone()) } />
+                <label for="reasoner-timeout">"Timeout per attempt (s)"</label>
+                <input id="reasoner-timeout" type="number" min="1" max="600" step="1"
+                    prop:value=move || choice.with(|c| c.timeout().as_secs().to_string())
+                    on:change=move |e| {
+                        let seconds = event_target_value(&e).trim().parse::<f64>().ok().filter(|s| s.is_finite());
+                        if let Some(seconds) = seconds {
+                            let seconds = seconds.round().clamp(1.0, 600.0) as u32;
+                            update(&|c| c.timeout_s = seconds);
+                        }
+                    } />
                 <label for="reasoner-key">"API key"</label>
                 <input id="reasoner-key" type="password" autocomplete="off"
                     prop:value=move || choice.with(|c| c.key.clone())

@@ -111,6 +111,8 @@ pub struct Flow {
     last_ask: StoredValue<u32>,
     last_prompt: StoredValue<u32>,
     cancel_flag: StoredValue<Option<Int32Array>, LocalStorage>,
+    /// Stops the remote question in flight, if there is one.
+    ask_cancel: StoredValue<Option<reasoner::Cancel>, LocalStorage>,
 }
 
 impl Flow {
@@ -136,11 +138,13 @@ impl Flow {
             last_ask: StoredValue::new(0),
             last_prompt: StoredValue::new(0),
             cancel_flag: StoredValue::new_local(None),
+            ask_cancel: StoredValue::new_local(None),
         }
     }
 
     /// Forgets everything about the previous image.
     pub fn reset(self) {
+        self.stop_asking();
         self.objects.set(Vec::new());
         self.run.set(RunState::Idle);
         self.hover.set(None);
@@ -152,6 +156,15 @@ impl Flow {
         self.prompt_score.set(None);
         self.payload.set(None);
         self.twin_ids.set_value(Vec::new());
+    }
+
+    /// Stops waiting for the remote reasoner; `false` when nothing was waiting.
+    pub fn stop_asking(self) -> bool {
+        let Some(cancel) = self.ask_cancel.try_update_value(Option::take).flatten() else {
+            return false;
+        };
+        cancel.cancel();
+        true
     }
 
     /// Whether a run is under way.
@@ -526,9 +539,20 @@ impl AppState {
             return;
         }
         let image_id = self.current_image();
+        let cancel = reasoner::Cancel::default();
+        self.flow.ask_cancel.set_value(Some(cancel.clone()));
         leptos::task::spawn_local(async move {
-            let result = reasoner::send(&choice, body, &ids).await;
+            let result = reasoner::send(&choice, body, &ids, &cancel).await;
             if self.flow.last_ask.get_value() != ask_id || self.current_image() != image_id {
+                return;
+            }
+            self.flow.ask_cancel.set_value(None);
+            if cancel.is_cancelled() {
+                self.flow.asking.set(false);
+                self.error.set(Some(
+                    "Stopped waiting for the remote reasoner; your question and the objects are kept."
+                        .into(),
+                ));
                 return;
             }
             match (result, image_id) {
