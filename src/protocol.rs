@@ -233,6 +233,10 @@ pub enum FromWorker {
         image_id: u32,
         /// How long each stage took.
         timings: Timings,
+        /// The worker's wasm memory afterwards, in bytes (it never shrinks,
+        /// so over many images it shows whether anything leaks).
+        #[serde(default)]
+        worker_memory_bytes: u64,
     },
     /// Bytes of a model file arrived. No payload.
     ModelProgress {
@@ -542,6 +546,7 @@ mod tests {
                     load_model_ms: 0.0,
                     encode_ms: 812.25,
                 },
+                worker_memory_bytes: 96 << 20,
             },
             FromWorker::Failed {
                 image_id: 2,

@@ -59,6 +59,30 @@ pub struct ImageStatus {
     pub cancelled: bool,
     /// How long each stage took, once encoded.
     pub timings: Option<Timings>,
+    /// The page's and the worker's wasm memory, once encoded.
+    pub memory: Option<MemoryUse>,
+}
+
+/// Wasm linear memory in use, which only grows: shown so a person (and the
+/// long-session test) can see that opening image after image does not leak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryUse {
+    /// The worker's memory (model, embedding, pixels, objects).
+    pub worker_bytes: u64,
+    /// The page's memory (shown masks and objects).
+    pub page_bytes: u64,
+}
+
+/// The size of the page module's linear memory.
+fn page_memory_bytes() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) as u64 * 65_536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
+    }
 }
 
 impl ImageStatus {
@@ -239,6 +263,7 @@ impl AppState {
             failed: None,
             cancelled: false,
             timings: None,
+            memory: None,
         }));
         if file.size() > MAX_FILE_BYTES {
             let megabytes = (file.size() / 1_048_576.0).round();
@@ -458,11 +483,19 @@ impl AppState {
             } if self.is_current(image_id) => {
                 self.show_pixels(image_id, width, height, report.payload)
             }
-            FromWorker::Encoded { image_id, timings } => {
+            FromWorker::Encoded {
+                image_id,
+                timings,
+                worker_memory_bytes,
+            } => {
                 self.restarts.set_value(0);
                 self.update_current(image_id, |image| {
                     image.stage = Some(Stage::Done);
                     image.timings = Some(timings);
+                    image.memory = Some(MemoryUse {
+                        worker_bytes: worker_memory_bytes,
+                        page_bytes: page_memory_bytes(),
+                    });
                 })
             }
             FromWorker::Failed {

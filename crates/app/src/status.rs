@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use twinseg::protocol::{Stage, Timings};
 
-use crate::app::{ImageStatus, WorkerState};
+use crate::app::{ImageStatus, MemoryUse, WorkerState};
 
 /// The progress of the current image, announced politely to screen readers.
 /// `data-stage` (idle, reading, a stage id, failed or cancelled) and
@@ -62,21 +62,33 @@ fn ImageProgress(image: ImageStatus) -> impl IntoView {
             aria-label="Progress"
             aria-valuetext=image.stage.map(Stage::label)
         ></progress>
-        {image.timings.map(|timings| view! { <Timeline timings=timings /> })}
+        {image.timings.map(|timings| view! { <Timeline timings=timings memory=image.memory /> })}
     }
 }
 
-/// How long each stage took.
+/// How long each stage took, and the memory in use afterwards.
 #[component]
-fn Timeline(timings: Timings) -> impl IntoView {
+fn Timeline(timings: Timings, memory: Option<MemoryUse>) -> impl IntoView {
     let rows = [
         ("Decoded", timings.decode_ms),
         ("Model loaded", timings.load_model_ms),
         ("Encoded", timings.encode_ms),
         ("Total", timings.total_ms()),
     ];
+    let memory_row = memory.map(|memory| {
+        view! {
+            <div class="timing memory">
+                <dt>"Memory"</dt>
+                <dd>{format!("worker {} \u{b7} page {}", mebibytes(memory.worker_bytes), mebibytes(memory.page_bytes))}</dd>
+            </div>
+        }
+    });
     view! {
-        <dl class="timings">
+        <dl
+            class="timings"
+            data-worker-memory=memory.map(|m| m.worker_bytes)
+            data-page-memory=memory.map(|m| m.page_bytes)
+        >
             {rows
                 .into_iter()
                 .filter(|(_, ms)| *ms > 0.0)
@@ -87,6 +99,7 @@ fn Timeline(timings: Timings) -> impl IntoView {
                     </div>
                 })
                 .collect_view()}
+            {memory_row}
         </dl>
     }
 }
@@ -133,4 +146,9 @@ fn format_ms(ms: f64) -> String {
     } else {
         format!("{ms:.0} ms")
     }
+}
+
+/// Bytes as whole MiB.
+fn mebibytes(bytes: u64) -> String {
+    format!("{} MiB", bytes.div_ceil(1 << 20))
 }

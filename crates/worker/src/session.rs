@@ -343,7 +343,12 @@ impl Session {
         })?;
         timings.encode_ms = now_ms() - started;
         self.embedding = Some(embedding);
-        port.post(&FromWorker::Encoded { image_id, timings }, None);
+        let report = FromWorker::Encoded {
+            image_id,
+            timings,
+            worker_memory_bytes: wasm_memory_bytes(),
+        };
+        port.post(&report, None);
         Ok(())
     }
 }
@@ -395,4 +400,16 @@ pub fn now_ms() -> f64 {
         .ok()
         .and_then(|scope| scope.performance())
         .map_or_else(js_sys::Date::now, |performance| performance.now())
+}
+
+/// The size of this module's linear memory.
+fn wasm_memory_bytes() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) as u64 * 65_536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
+    }
 }
