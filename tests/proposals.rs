@@ -29,6 +29,20 @@ fn settings() -> ProposalSettings {
     }
 }
 
+/// The `n` x `n` prompt grid over the whole scene image, in pixels.
+fn image_grid(scene: &scenes::Scene, n: u32) -> Vec<[f32; 2]> {
+    let (width, height) = scene.image.dimensions();
+    proposals::point_grid(
+        n,
+        PixelBox {
+            x0: 0,
+            y0: 0,
+            x1: width,
+            y1: height,
+        },
+    )
+}
+
 /// Whether any point of the prompt grid lands on the object.
 fn prompted_object(object: &Mask, grid: &[[f32; 2]]) -> bool {
     grid.iter()
@@ -80,16 +94,7 @@ fn every_object_is_recovered_and_nested_shapes_sit_under_their_host() {
         assert!(!set.cancelled);
         assert_eq!(set.done, set.total);
         let segments = hierarchy::build(set.proposals, &HierarchySettings::default());
-        let (width, height) = scene.image.dimensions();
-        let grid = proposals::point_grid(
-            settings().points_per_side,
-            PixelBox {
-                x0: 0,
-                y0: 0,
-                x1: width,
-                y1: height,
-            },
-        );
+        let grid = image_grid(&scene, settings().points_per_side);
         for object in &scene.objects {
             if !prompted_object(&visible_part(&scene, object), &grid) {
                 unprompted += 1;
@@ -155,16 +160,7 @@ fn skipping_covered_points_finds_the_objects_with_a_fraction_of_the_prompts() {
         prompted += set.prompted;
         total += set.total;
         let segments = hierarchy::build(set.proposals, &HierarchySettings::default());
-        let (width, height) = scene.image.dimensions();
-        let grid = proposals::point_grid(
-            32,
-            PixelBox {
-                x0: 0,
-                y0: 0,
-                x1: width,
-                y1: height,
-            },
-        );
+        let grid = image_grid(&scene, 32);
         for object in &scene.objects {
             if !prompted_object(&visible_part(&scene, object), &grid) {
                 continue;

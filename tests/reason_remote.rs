@@ -212,7 +212,8 @@ fn persistent_server_errors_give_up() {
             result,
             Err(RemoteError::GaveUp {
                 attempts: 3,
-                status: 503
+                status: 503,
+                ..
             })
         ),
         "{result:?}"

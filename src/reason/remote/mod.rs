@@ -166,6 +166,7 @@ pub fn next_step(
         status if is_retryable(status) => NextStep::Fail(RemoteError::GaveUp {
             attempts: attempt,
             status,
+            message: body_excerpt(body),
         }),
         status => NextStep::Fail(RemoteError::Status {
             status,
@@ -219,12 +220,16 @@ pub enum RemoteError {
         message: String,
     },
     /// Still 429 / 5xx after every attempt.
-    #[error("the endpoint kept failing (last: HTTP {status}) after {attempts} attempts")]
+    #[error(
+        "the endpoint kept failing after {attempts} attempts (last: HTTP {status}: {message})"
+    )]
     GaveUp {
         /// Attempts made.
         attempts: u32,
         /// The last status.
         status: u16,
+        /// The start of the last error body.
+        message: String,
     },
     /// No answer within the timeout.
     #[error("the endpoint did not answer within {seconds:.1} s")]
@@ -284,7 +289,8 @@ mod tests {
             step(503, policy.max_attempts, true),
             NextStep::Fail(RemoteError::GaveUp {
                 attempts: policy.max_attempts,
-                status: 503
+                status: 503,
+                message: "oops".into(),
             })
         );
         assert!(matches!(
