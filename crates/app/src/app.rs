@@ -219,14 +219,7 @@ impl AppState {
             return;
         }
         self.restarts.set_value(restarts + 1);
-        self.pending.set_value(Vec::new());
-        self.client.set_value(None);
-        self.worker.set(WorkerState::Starting);
-        self.start_worker();
-        let in_use = self.model.with_untracked(|status| status.in_use.clone());
-        if in_use != ModelChoice::Builtin {
-            self.load_model(in_use);
-        }
+        self.replace_worker();
         let id = self.last_id.get_value();
         let has_image = self.image.with_untracked(|image| {
             image
@@ -313,6 +306,12 @@ impl AppState {
         self.update_current(id, |image| image.cancelled = true);
         self.flow.reset();
         self.last_id.set_value(id.wrapping_add(1));
+        self.replace_worker();
+    }
+
+    /// Ends the worker (if any) and starts a fresh one with the model in use;
+    /// requests waiting for the old one are dropped.
+    fn replace_worker(self) {
         self.pending.set_value(Vec::new());
         self.client.set_value(None);
         self.worker.set(WorkerState::Starting);
