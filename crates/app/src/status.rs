@@ -77,7 +77,7 @@ fn Timeline(timings: Timings, memory: Option<MemoryUse>) -> impl IntoView {
     ];
     let memory_row = memory.map(|memory| {
         view! {
-            <div class="timing memory">
+            <div class="memory-use">
                 <dt>"Memory"</dt>
                 <dd>{format!("worker {} \u{b7} page {}", mebibytes(memory.worker_bytes), mebibytes(memory.page_bytes))}</dd>
             </div>
@@ -86,6 +86,7 @@ fn Timeline(timings: Timings, memory: Option<MemoryUse>) -> impl IntoView {
     view! {
         <dl
             class="timings"
+            data-encode-ms=timings.encode_ms
             data-worker-memory=memory.map(|m| m.worker_bytes)
             data-page-memory=memory.map(|m| m.page_bytes)
         >
