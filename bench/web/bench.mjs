@@ -1,0 +1,196 @@
+// The browser benchmark (scripts/bench-web.sh): the real page in headless
+// Chromium with a chosen model pair, timed step by step, against
+// onnxruntime-web on the same files, image and prompt in the same browser.
+// Prints figures; asserts nothing.
+//
+//   node bench/web/bench.mjs [--encoder E.onnx --decoder D.onnx] [--image P.png] [--runs N] [--no-big]
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { launchBrowser, openPage } from '../../tests/browser/support/browser.mjs';
+import { encodePng } from '../../tests/browser/support/png.mjs';
+import { DIST, serveDist } from '../../tests/browser/support/server.mjs';
+
+const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+const ORT = `${ROOT}/bench/web/node_modules/onnxruntime-web/dist`;
+const TIMEOUT = 30 * 60_000;
+
+const { values: args } = parseArgs({
+  options: {
+    encoder: { type: 'string', default: `${ROOT}/models/twinseg_test_encoder.onnx` },
+    decoder: { type: 'string', default: `${ROOT}/models/twinseg_test_decoder.onnx` },
+    image: { type: 'string' },
+    runs: { type: 'string', default: '3' },
+    'no-big': { type: 'boolean', default: false },
+  },
+});
+const runs = Math.max(1, Number(args.runs));
+
+/** The picture to time: the given one, or bench/photo_like.py's at 1024x768. */
+function benchImage() {
+  if (args.image) return readFileSync(args.image);
+  const out = `${ROOT}/target/bench-photo-1024.png`;
+  if (!existsSync(out)) execFileSync('python3', [`${ROOT}/bench/photo_like.py`, out, '--width', '1024', '--height', '768']);
+  return readFileSync(out);
+}
+
+/** A 4000x3000 photo-sized picture (smooth gradients and a few shapes). */
+function bigImage() {
+  return encodePng(4000, 3000, (x, y) => {
+    const disc = (x - 1400) ** 2 + (y - 1500) ** 2 < 700 ** 2;
+    const block = x > 2400 && x < 3400 && y > 900 && y < 2100;
+    if (disc) return [200, 40, 40];
+    if (block) return [40, 70, 200];
+    return [40 + (x >> 5), 120 + (y >> 6), 90];
+  });
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const spread = (values) => `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`;
+const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+async function waitDone(page, name) {
+  await page.waitForFunction(
+    (name) => document.querySelector('.status .file-name')?.textContent === name && document.querySelector('.status')?.dataset.stage === 'done',
+    name,
+    { timeout: TIMEOUT },
+  );
+}
+
+async function openImage(page, name, buffer) {
+  await page.setInputFiles('#image-file', { name, mimeType: 'image/png', buffer });
+}
+
+/** Milliseconds from a click in the middle of the picture to its mask. */
+async function pointPrompt(page) {
+  await page.$eval('#mask-canvas', (canvas) => canvas.scrollIntoView({ block: 'center' }));
+  const box = await (await page.$('#mask-canvas')).boundingBox();
+  await page.evaluate(() => {
+    window.__promptDone = new Promise((done) => {
+      const observer = new MutationObserver(() => {
+        if (document.querySelector('.prompt-result')) {
+          observer.disconnect();
+          done(performance.now());
+        }
+      });
+      observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+  });
+  const start = await page.evaluate(() => performance.now());
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  const end = await page.evaluate(() => window.__promptDone);
+  await page.click('.clear-prompts');
+  return end - start;
+}
+
+async function timeOurs(page, image) {
+  const figures = { encoder: [], prompt: [], find: [], ask: [], objects: 0, memory: 0 };
+  for (let run = 0; run <= runs; run++) {
+    const name = `photo-${run}.png`;
+    await openImage(page, name, image);
+    await waitDone(page, name);
+    const encodeMs = Number(await page.$eval('.timings', (timings) => timings.dataset.encodeMs));
+    const promptMs = await pointPrompt(page);
+    const findStart = Date.now();
+    await page.click('.find-all');
+    await page.waitForSelector('.find-panel[data-run="done"]', { timeout: TIMEOUT });
+    const findMs = Date.now() - findStart;
+    figures.objects = Number(await page.$eval('.find-panel', (panel) => panel.dataset.count));
+
+    const askName = `ask-${run}.png`;
+    const askStart = Date.now();
+    await openImage(page, askName, image);
+    await page.fill('#question', 'the largest object');
+    await page.press('#question', 'Enter');
+    await page.waitForSelector('.answer[data-none]', { timeout: TIMEOUT });
+    const askMs = Date.now() - askStart;
+    figures.memory = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
+    if (run === 0) continue; // warm-up
+    figures.encoder.push(encodeMs);
+    figures.prompt.push(promptMs);
+    figures.find.push(findMs);
+    figures.ask.push(askMs);
+  }
+  return figures;
+}
+
+async function timeOrt(context, server, threads) {
+  const url = `${server.url}bench/ort.html?encoder=/models/encoder.onnx&decoder=/models/decoder.onnx&image=/image.png&runs=${runs}&threads=${threads}`;
+  const { page } = await openPage(context, url);
+  await page.waitForFunction(() => window.__result, null, { timeout: TIMEOUT });
+  const result = await page.evaluate(() => window.__result);
+  await page.close();
+  if (result.error) throw new Error(`onnxruntime-web failed: ${result.error}`);
+  return result;
+}
+
+async function main() {
+  if (!existsSync(`${DIST}/index.html`)) throw new Error(`no built app in ${DIST}: run scripts/bench-web.sh`);
+  if (!existsSync(`${ORT}/ort.wasm.min.mjs`)) throw new Error('onnxruntime-web is not installed: run scripts/bench-web.sh');
+  const image = benchImage();
+  const server = await serveDist({
+    files: {
+      '/models/encoder.onnx': args.encoder,
+      '/models/decoder.onnx': args.decoder,
+      '/bench/ort.html': `${ROOT}/bench/web/ort.html`,
+      '/bench/ort-bench.mjs': `${ROOT}/bench/web/ort-bench.mjs`,
+      '/ort/ort.wasm.min.mjs': `${ORT}/ort.wasm.min.mjs`,
+      '/ort/ort-wasm-simd-threaded.mjs': `${ORT}/ort-wasm-simd-threaded.mjs`,
+      '/ort/ort-wasm-simd-threaded.wasm': `${ORT}/ort-wasm-simd-threaded.wasm`,
+    },
+    bodies: { '/image.png': image },
+  });
+  const browser = await launchBrowser();
+  try {
+    const { page } = await openPage(browser.context, server.url);
+    await page.waitForSelector('.status[data-worker="ready"]', { timeout: TIMEOUT });
+    const loadStart = Date.now();
+    await page.click('.model-panel summary');
+    await page.fill('#encoder-url', 'models/encoder.onnx');
+    await page.fill('#decoder-url', 'models/decoder.onnx');
+    await page.click('.model-form button[type="submit"]');
+    await page.waitForSelector('.model-state[data-model-state="ready"]', { timeout: TIMEOUT });
+    const loadMs = Date.now() - loadStart;
+    const ours = await timeOurs(page, image);
+    let big;
+    if (!args['no-big']) {
+      await openImage(page, 'big.png', bigImage());
+      await waitDone(page, 'big.png');
+      await page.click('.find-all');
+      await page.waitForSelector('.find-panel[data-run="done"]', { timeout: TIMEOUT });
+      big = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
+    }
+    await page.close();
+    const ort1 = await timeOrt(browser.context, server, 1);
+    const ortN = await timeOrt(browser.context, server, 2);
+
+    const version = execFileSync('chromium', ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    console.log(`browser benchmark | ${version} | encoder ${args.encoder} | decoder ${args.decoder}`);
+    console.log(`image ${args.image ?? 'bench/photo_like.py 1024x768'} | ${runs} timed runs after one warm-up | twinseg worker: 1 thread, wasm SIMD`);
+    console.log(`model download + load + optimise (twinseg): ${loadMs} ms; onnxruntime-web session create: ${ort1.loadMs.toFixed(0)} ms`);
+    console.log(`${'step'.padEnd(40)} median ms   spread`);
+    const row = (label, values, note = '') => console.log(`${label.padEnd(40)} ${median(values).toFixed(1).padStart(9)}   ${spread(values).padEnd(12)} ${note}`);
+    row('encoder (twinseg, tract wasm)', ours.encoder);
+    row('point prompt, click to mask', ours.prompt, 'decoder + mask + message round trip');
+    row('find all objects (32x32, skip covered)', ours.find, `${ours.objects} objects`);
+    row('whole ask (open image to answer)', ours.ask, 'decode + encode + find + twin + reason + mask');
+    row('onnxruntime-web encoder, 1 thread', ort1.encoderMs);
+    row('onnxruntime-web decoder, 1 thread', ort1.decoderMs);
+    row('onnxruntime-web encoder, 2 threads', ortN.encoderMs);
+    row('onnxruntime-web decoder, 2 threads', ortN.decoderMs);
+    const ratio = (a, b) => (median(a) / median(b)).toFixed(2);
+    console.log(`ratio twinseg ÷ onnxruntime-web (1 thread): encoder ${ratio(ours.encoder, ort1.encoderMs)}, decoder (click to mask vs session.run) ${ratio(ours.prompt, ort1.decoderMs)}`);
+    console.log(`worker wasm memory after the runs: ${mib(ours.memory)}${big ? `; after a 4000x3000 picture and its objects: ${mib(big)}` : ''}`);
+    if (browser.offsite.length) console.log(`(blocked requests: ${browser.offsite.join(', ')})`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error.message ?? error);
+  process.exit(1);
+});
