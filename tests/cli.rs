@@ -352,7 +352,7 @@ fn remote_failures_are_one_clear_sentence_without_the_key() {
     let out_path = scratch("ask-openai-errors").join("answer.png");
     let (failing, _) = serve(|_| (500, r#"{"error": {"message": "boom"}}"#.to_string()));
     let out = ask_remote(sample, "the black object", &failing, &out_path, COARSE_GRID);
-    assert_one_clear_error(&out, "kept failing (last: HTTP 500)");
+    assert_one_clear_error(&out, "kept failing after 4 attempts (last: HTTP 500: ");
     assert!(!out_path.exists(), "no mask on error");
 
     let (garbage, _) = serve(|_| (200, chat_reply("I think it is the dark one.")));
