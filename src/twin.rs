@@ -310,14 +310,16 @@ impl DigitalTwin {
     }
 
     /// Reads a twin from its full JSON form and checks the format's rules
-    /// (version, unique ids, parents that exist and come first, coordinates in the frame).
+    /// (version, unique ids, parents that exist and come first, coordinates in
+    /// the frame, finite measures).
     pub fn from_json(text: &str) -> Result<Self, TwinError> {
         let twin: DigitalTwin = serde_json::from_str(text)?;
         twin.validate()?;
         Ok(twin)
     }
 
-    /// Checks the rules serde cannot: version, ids, parent links, relation ids and coordinate ranges.
+    /// Checks the rules serde cannot: version, ids, parent links, relation ids,
+    /// coordinate ranges and finite (f32-representable) measures.
     pub fn validate(&self) -> Result<(), TwinError> {
         if self.version != VERSION {
             return Err(TwinError::Version {
@@ -358,6 +360,22 @@ impl DigitalTwin {
                 return Err(TwinError::Invalid(format!(
                     "object {} has area_pct {}, expected 0..=100",
                     o.id, o.area_pct
+                )));
+            }
+            // A JSON number beyond the f32 range (e.g. 1e39) reads as infinity,
+            // which serde_json writes back as `null`: refuse it here so that
+            // every twin that reads also reads back after `to_json`.
+            let measures = [
+                ("shape.circularity", o.shape.circularity),
+                ("shape.solidity", o.shape.solidity),
+                ("shape.aspect", o.shape.aspect),
+                ("predicted_iou", o.predicted_iou),
+                ("stability_score", o.stability_score),
+            ];
+            if let Some((field, value)) = measures.iter().find(|(_, v)| !v.is_finite()) {
+                return Err(TwinError::Invalid(format!(
+                    "object {} has {field} {value}, outside the range of a 32-bit float",
+                    o.id
                 )));
             }
         }

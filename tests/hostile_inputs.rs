@@ -210,4 +210,25 @@ mod regressions {
             .expect_err("a 4-gigapixel mask must be refused");
         assert!(error.to_string().contains("65535x65535"), "{error}");
     }
+
+    /// Found by reading `DigitalTwin::validate` during the `cargo fuzz`
+    /// campaign of issue 10 and reproduced with the `twin_json` target (whose
+    /// read-back assertion panicked): 1e39 is beyond f32, reads as infinity
+    /// and was written back as `null`, so the twin read but did not read back.
+    #[test]
+    fn a_twin_with_a_measure_beyond_f32_is_refused_when_read() {
+        let json = br#"{"version":"1","image":{"width":8,"height":8},"objects":[{"id":1,"parent":null,"level":"object","segment":0,"bbox":[0,0,10,10],"centroid":[5,5],"area_pct":1.0,"position":"top-left","colours":[],"lab":[0,0,0],"shape":{"word":null,"circularity":1e39,"solidity":1.0,"aspect":1.0,"orientation":0,"corners":4},"predicted_iou":0.9,"stability_score":0.9}],"relations":[]}"#;
+        let text = std::str::from_utf8(json).expect("the case is UTF-8");
+        let error = twinseg::twin::DigitalTwin::from_json(text)
+            .expect_err("an infinite circularity must be refused");
+        assert!(
+            matches!(error, twinseg::twin::TwinError::Invalid(_)),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("shape.circularity"), "{error}");
+
+        let finite = text.replace("1e39", "0.5");
+        let twin = twinseg::twin::DigitalTwin::from_json(&finite).expect("the finite twin reads");
+        twinseg::twin::DigitalTwin::from_json(&twin.to_json()).expect("and reads back");
+    }
 }
