@@ -19,6 +19,8 @@ use crate::decoder::{Decoder, Prediction, Prompt};
 use crate::encoder::{Embedding, Encoder};
 
 mod dequantize;
+#[cfg(all(feature = "download", not(target_arch = "wasm32")))]
+mod download;
 
 pub(crate) use dequantize::dequantize_weights;
 
@@ -72,19 +74,11 @@ impl fmt::Display for ModelSource {
 
 #[cfg(all(feature = "download", not(target_arch = "wasm32")))]
 fn download(role: Role, url: &str) -> Result<Vec<u8>, ModelError> {
-    const MAX_MODEL_BYTES: u64 = 2 * 1024 * 1024 * 1024;
-    let fail = |message: String| ModelError::Download {
+    download::fetch(url, download::Patience::default()).map_err(|message| ModelError::Download {
         role,
         url: url.to_string(),
         message,
-    };
-    let mut response = ureq::get(url).call().map_err(|e| fail(e.to_string()))?;
-    response
-        .body_mut()
-        .with_config()
-        .limit(MAX_MODEL_BYTES)
-        .read_to_vec()
-        .map_err(|e| fail(e.to_string()))
+    })
 }
 
 #[cfg(not(all(feature = "download", not(target_arch = "wasm32"))))]

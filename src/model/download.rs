@@ -1,0 +1,200 @@
+//! Fetching a model file over HTTP (native builds with the `download`
+//! feature): timeouts on connecting and on a server that stops sending,
+//! retries with backoff on rate limits and server errors, a size cap, and a
+//! message that names what went wrong. The whole transfer has no time limit:
+//! a large model on a slow line is not an error.
+
+use std::time::Duration;
+
+/// The largest model file accepted.
+const MAX_MODEL_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// What a name that does not resolve is called in messages.
+const NO_SUCH_HOST: &str = "no such host (the name does not resolve)";
+/// Attempts in total when the server answers 429 or 5xx.
+const ATTEMPTS: u32 = 3;
+
+/// How patient a download is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Patience {
+    /// Longest wait for the connection and for the answer's first byte.
+    pub stall: Duration,
+    /// Wait before the first retry; doubles after each one.
+    pub backoff: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Self {
+            stall: Duration::from_secs(60),
+            backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The file at `url`, or why it could not be had, as one sentence.
+pub(crate) fn fetch(url: &str, patience: Patience) -> Result<Vec<u8>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(patience.stall))
+        .timeout_recv_response(Some(patience.stall))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut response = agent
+            .get(url)
+            .call()
+            .map_err(|error| transport_message(&error, patience.stall))?;
+        let status = response.status().as_u16();
+        match status {
+            200..=299 => {
+                return response
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_MODEL_BYTES)
+                    .read_to_vec()
+                    .map_err(|error| transport_message(&error, patience.stall))
+            }
+            429 | 500..=599 if attempt < ATTEMPTS => {
+                std::thread::sleep(patience.backoff.saturating_mul(1 << (attempt - 1)));
+            }
+            429 | 500..=599 => {
+                return Err(format!(
+                    "the server kept failing after {attempt} attempts (last: HTTP {status})"
+                ))
+            }
+            401 | 403 => {
+                return Err(format!(
+                    "the server refused access (HTTP {status}); the address may need a login or a token"
+                ))
+            }
+            404 | 410 => return Err(format!("nothing is there (HTTP {status}); check the address")),
+            _ => return Err(format!("the server answered HTTP {status}")),
+        }
+    }
+}
+
+fn transport_message(error: &ureq::Error, stall: Duration) -> String {
+    match error {
+        ureq::Error::Timeout(_) => format!(
+            "the server sent nothing for {} s; it may be down or overloaded",
+            stall.as_secs_f64()
+        ),
+        ureq::Error::BodyExceedsLimit(_) => format!(
+            "the file is larger than {} GiB, too large for a model",
+            MAX_MODEL_BYTES >> 30
+        ),
+        ureq::Error::HostNotFound => NO_SUCH_HOST.to_string(),
+        ureq::Error::Io(io) if io.to_string().contains("lookup address") => {
+            NO_SUCH_HOST.to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    const QUICK: Patience = Patience {
+        stall: Duration::from_millis(500),
+        backoff: Duration::from_millis(10),
+    };
+
+    /// A server answering each connection with the next status (and a short
+    /// body), or holding the connection open without a word for `None`.
+    fn serve(script: Vec<Option<u16>>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let address = format!(
+            "http://{}/model.onnx",
+            listener.local_addr().expect("address")
+        );
+        std::thread::spawn(move || {
+            for (step, stream) in script.into_iter().zip(listener.incoming()) {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                match step {
+                    Some(status) => {
+                        let body = b"model bytes";
+                        let head = format!(
+                            "HTTP/1.1 {status} Scripted\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = stream.write_all(head.as_bytes());
+                        let _ = stream.write_all(body);
+                    }
+                    None => std::thread::sleep(Duration::from_secs(3)),
+                }
+            }
+        });
+        address
+    }
+
+    #[test]
+    fn server_errors_are_retried_then_the_file_arrives() {
+        let url = serve(vec![Some(503), Some(429), Some(200)]);
+        assert_eq!(fetch(&url, QUICK).expect("the file"), b"model bytes");
+    }
+
+    #[test]
+    fn a_server_that_keeps_failing_is_given_up_on() {
+        let url = serve(vec![Some(500), Some(500), Some(500)]);
+        let message = fetch(&url, QUICK).expect_err("gives up");
+        assert_eq!(
+            message,
+            "the server kept failing after 3 attempts (last: HTTP 500)"
+        );
+    }
+
+    #[test]
+    fn refusals_and_missing_files_say_what_to_check() {
+        let refused = fetch(&serve(vec![Some(401)]), QUICK).expect_err("401");
+        assert!(refused.contains("refused access (HTTP 401)"), "{refused}");
+        let missing = fetch(&serve(vec![Some(404)]), QUICK).expect_err("404");
+        assert!(
+            missing.contains("nothing is there (HTTP 404); check the address"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn a_silent_server_times_out() {
+        let message = fetch(&serve(vec![None]), QUICK).expect_err("times out");
+        assert!(message.contains("sent nothing for 0.5 s"), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_host_says_so() {
+        let message =
+            fetch("http://twinseg-no-such-host.invalid/model.onnx", QUICK).expect_err("no host");
+        assert!(
+            message.contains("no such host") || message.contains("sent nothing"),
+            "{message}"
+        );
+        assert!(!message.contains("io:"), "{message}");
+    }
+
+    #[test]
+    fn a_connection_closed_without_an_answer_is_an_error() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let url = format!(
+            "http://{}/model.onnx",
+            listener.local_addr().expect("address")
+        );
+        std::thread::spawn(move || {
+            if let Some(Ok(stream)) = listener.incoming().next() {
+                drop(stream);
+            }
+        });
+        let message = fetch(&url, QUICK).expect_err("hung up");
+        assert!(!message.is_empty());
+    }
+}
