@@ -6,7 +6,7 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 /// Longest image side accepted, in pixels.
 pub const MAX_SIDE: u32 = 20_000;
@@ -41,6 +41,20 @@ pub enum ImageError {
         /// Declared height.
         height: u32,
     },
+    /// A JPEG far too small for the size it declares: every 8x8 block of a
+    /// complete JPEG costs at least a bit, so such a file is cut short or
+    /// crafted, and decoding it would spend seconds inventing pixels.
+    #[error(
+        "the JPEG file is {bytes} bytes but declares {width}x{height} pixels; it is truncated or damaged"
+    )]
+    Truncated {
+        /// File size.
+        bytes: usize,
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+    },
     /// The bytes are damaged or use an unsupported variant of the format.
     #[error("the image could not be decoded: {0}")]
     Decode(String),
@@ -56,12 +70,15 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, ImageError> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| ImageError::Decode(e.to_string()))?;
-    if reader.format().is_none() {
+    let Some(format) = reader.format() else {
         return Err(ImageError::UnknownFormat);
-    }
+    };
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
     check_size(width, height)?;
+    if format == ImageFormat::Jpeg {
+        check_jpeg_length(bytes.len(), width, height)?;
+    }
     decoder.set_limits(limits()).map_err(decode_error)?;
     let orientation = decoder.orientation().map_err(decode_error)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
@@ -76,6 +93,24 @@ pub fn check_size(width: u32, height: u32) -> Result<(), ImageError> {
     }
     if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(ImageError::TooLarge { width, height });
+    }
+    Ok(())
+}
+
+/// Pixels per byte no complete JPEG reaches: even with one-bit Huffman
+/// codes each 64-pixel block of one component costs a bit, 512 pixels a
+/// byte; eight times that leaves room for headers and odd encoders.
+const MAX_JPEG_PIXELS_PER_BYTE: u64 = 4096;
+
+/// Refuses a JPEG whose length cannot hold the pixels it declares.
+fn check_jpeg_length(bytes: usize, width: u32, height: u32) -> Result<(), ImageError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > (bytes as u64).saturating_mul(MAX_JPEG_PIXELS_PER_BYTE) {
+        return Err(ImageError::Truncated {
+            bytes,
+            width,
+            height,
+        });
     }
     Ok(())
 }
@@ -98,7 +133,7 @@ fn decode_error(error: image::ImageError) -> ImageError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{ImageFormat, Luma, LumaA, Rgb, Rgba};
+    use image::{Luma, LumaA, Rgb, Rgba};
 
     fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
         let mut bytes = Cursor::new(Vec::new());
@@ -106,6 +141,18 @@ mod tests {
             .write_to(&mut bytes, format)
             .expect("encoding a small test image");
         bytes.into_inner()
+    }
+
+    #[test]
+    fn the_most_compressible_complete_jpeg_is_not_taken_for_a_truncated_one() {
+        let flat = RgbImage::from_pixel(2048, 2048, Rgb([250, 250, 250]));
+        let bytes = encode(DynamicImage::ImageRgb8(flat), ImageFormat::Jpeg);
+        let pixels_per_byte = 2048 * 2048 / bytes.len() as u64;
+        assert!(
+            pixels_per_byte < MAX_JPEG_PIXELS_PER_BYTE / 4,
+            "{pixels_per_byte}"
+        );
+        assert_eq!(decode(&bytes).expect("decodes").dimensions(), (2048, 2048));
     }
 
     #[test]

@@ -231,4 +231,23 @@ mod regressions {
         let twin = twinseg::twin::DigitalTwin::from_json(&finite).expect("the finite twin reads");
         twinseg::twin::DigitalTwin::from_json(&twin.to_json()).expect("and reads back");
     }
+
+    /// A slow input of the `image_decode` fuzz target (issue 10 campaign): a
+    /// 695-byte JPEG that declares 3072x8201 pixels, under the pixel limit,
+    /// on which the decoder spent about 4 s of CPU inventing pixels.
+    #[test]
+    fn a_tiny_jpeg_claiming_25_megapixels_is_refused_before_decoding() {
+        let bytes = include_bytes!("data/jpeg-claiming-25-megapixels.jpg");
+        let error = twinseg::image_io::decode(bytes).expect_err("must be refused");
+        assert!(
+            matches!(error, twinseg::image_io::ImageError::Truncated { .. }),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("declares 3072x8201 pixels; it is truncated"),
+            "{error}"
+        );
+    }
 }
