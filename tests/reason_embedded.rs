@@ -64,20 +64,26 @@ fn shaped(twin: &twinseg::twin::DigitalTwin, shape: &str, colour: &str) -> Vec<u
         .collect()
 }
 
+/// The ground-truth twins of the 80 scenes the shape-word tests read.
+fn shape_scene_twins() -> impl Iterator<Item = (u64, twinseg::twin::DigitalTwin)> {
+    (0..80).map(|index| (index, ground_truth_twin(&generate(scene_seed(11, index))).0))
+}
+
+/// Each object's dominant colour name, in object order.
+fn dominant_colours(twin: &twinseg::twin::DigitalTwin) -> Vec<&str> {
+    twin.objects
+        .iter()
+        .filter_map(|o| o.colours.first().map(|c| c.name.as_str()))
+        .collect()
+}
+
 #[test]
 fn a_general_shape_word_finds_its_special_case_when_nothing_else_fits() {
     let reasoner = EmbeddedReasoner;
     let mut checked = 0;
-    for index in 0..80 {
-        let scene = generate(scene_seed(11, index));
-        let (twin, _) = ground_truth_twin(&scene);
+    for (index, twin) in shape_scene_twins() {
         for (general, special) in [("rectangle", "square"), ("ellipse", "circle")] {
-            let colours: Vec<&str> = twin
-                .objects
-                .iter()
-                .filter_map(|o| o.colours.first().map(|c| c.name.as_str()))
-                .collect();
-            for colour in colours {
+            for colour in dominant_colours(&twin) {
                 let specials = shaped(&twin, special, colour);
                 if specials.len() != 1 || !shaped(&twin, general, colour).is_empty() {
                     continue;
@@ -99,15 +105,8 @@ fn a_general_shape_word_finds_its_special_case_when_nothing_else_fits() {
 fn an_exact_shape_word_still_wins_over_its_special_case() {
     let reasoner = EmbeddedReasoner;
     let mut checked = 0;
-    for index in 0..80 {
-        let scene = generate(scene_seed(11, index));
-        let (twin, _) = ground_truth_twin(&scene);
-        let colours: Vec<&str> = twin
-            .objects
-            .iter()
-            .filter_map(|o| o.colours.first().map(|c| c.name.as_str()))
-            .collect();
-        for colour in colours {
+    for (index, twin) in shape_scene_twins() {
+        for colour in dominant_colours(&twin) {
             let rectangles = shaped(&twin, "rectangle", colour);
             if rectangles.len() != 1 || shaped(&twin, "square", colour).is_empty() {
                 continue;

@@ -293,6 +293,17 @@ fn a_huge_reply_is_refused_not_read_into_memory() {
     assert!(error.to_string().contains("larger than 4 MiB"), "{error}");
 }
 
+/// The endpoint could not be reached, and the message says so first.
+fn assert_unreachable(error: &RemoteError) {
+    assert!(matches!(error, RemoteError::Transport(_)), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("could not reach the endpoint"),
+        "{error}"
+    );
+}
+
 #[test]
 fn nothing_listening_is_a_transport_error() {
     let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -301,13 +312,7 @@ fn nothing_listening_is_a_transport_error() {
     let error = reasoner(&address)
         .ask(&twin(), "the red circle")
         .expect_err("refused");
-    assert!(matches!(error, RemoteError::Transport(_)), "{error:?}");
-    assert!(
-        error
-            .to_string()
-            .starts_with("could not reach the endpoint"),
-        "{error}"
-    );
+    assert_unreachable(&error);
 }
 
 #[test]
@@ -344,11 +349,5 @@ fn a_connection_closed_without_a_reply_is_a_transport_error() {
     let error = reasoner(&address)
         .ask(&twin(), "the red circle")
         .expect_err("hung up");
-    assert!(matches!(error, RemoteError::Transport(_)), "{error:?}");
-    assert!(
-        error
-            .to_string()
-            .starts_with("could not reach the endpoint"),
-        "{error}"
-    );
+    assert_unreachable(&error);
 }
