@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
-import { WORK_TIMEOUT, waitForStage, waitForWorker } from './support/app.mjs';
-import { launchBrowser, openPage } from './support/browser.mjs';
+import { WORK_TIMEOUT } from './support/app.mjs';
+import { launchBrowser } from './support/browser.mjs';
 import { chatReply, mockReasoner } from './support/reasoner.mjs';
-import { IN_BLUE, IN_RED, alphaAt, scenePng } from './support/scene.mjs';
+import { IN_BLUE, IN_RED, alphaAt, openScene } from './support/scene.mjs';
 import { DIST, serveDist } from './support/server.mjs';
 
 const QUESTION = 'the red rectangle';
@@ -59,10 +59,7 @@ describe('remote reasoner faults in the page', { timeout: 15 * 60_000 }, () => {
     server = await serveDist();
     browser = await launchBrowser();
     mock = await mockReasoner();
-    ({ page, errors } = await openPage(browser.context, server.url));
-    await waitForWorker(page);
-    await page.setInputFiles('#image-file', { name: 'scene.png', mimeType: 'image/png', buffer: scenePng() });
-    await waitForStage(page, 'done');
+    ({ page, errors } = await openScene(browser.context, server.url));
     await page.click('.find-all');
     await page.waitForSelector('.find-panel[data-run="done"]', { timeout: WORK_TIMEOUT });
     objectCount = await page.$eval('.find-panel', (panel) => panel.dataset.count);

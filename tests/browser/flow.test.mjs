@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
-import { WORK_TIMEOUT, waitForStage, waitForWorker } from './support/app.mjs';
-import { launchBrowser, openPage } from './support/browser.mjs';
+import { WORK_TIMEOUT } from './support/app.mjs';
+import { launchBrowser } from './support/browser.mjs';
 import { chatReply, mockReasoner } from './support/reasoner.mjs';
-import { IN_BLUE, IN_RED, OUTSIDE, SCENE, alphaAt, scenePng } from './support/scene.mjs';
+import { IN_BLUE, IN_RED, OUTSIDE, SCENE, alphaAt, openScene } from './support/scene.mjs';
 import { DIST, serveDist } from './support/server.mjs';
 
 /** Screen position of an image pixel on the (scaled) top canvas. */
@@ -53,10 +53,7 @@ describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
     server = await serveDist();
     browser = await launchBrowser();
     mock = await mockReasoner();
-    ({ page, errors } = await openPage(browser.context, server.url));
-    await waitForWorker(page);
-    await page.setInputFiles('#image-file', { name: 'scene.png', mimeType: 'image/png', buffer: scenePng() });
-    await waitForStage(page, 'done');
+    ({ page, errors } = await openScene(browser.context, server.url));
   });
 
   after(async () => {

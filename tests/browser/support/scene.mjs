@@ -1,5 +1,7 @@
 // The small scene the flow tests open: a red and a blue rectangle on green,
 // with probe points inside each and on the background.
+import { waitForStage, waitForWorker } from './app.mjs';
+import { openPage } from './browser.mjs';
 import { encodePng, sceneColourAt } from './png.mjs';
 
 export const BACKGROUND = [40, 160, 90];
@@ -31,4 +33,13 @@ export function alphaAt(page, selector, probes) {
     },
     { selector, probes },
   );
+}
+
+/** Opens the app at `url` in a new page and the scene in it; resolves to { page, errors } once it is encoded. */
+export async function openScene(context, url) {
+  const { page, errors } = await openPage(context, url);
+  await waitForWorker(page);
+  await page.setInputFiles('#image-file', { name: 'scene.png', mimeType: 'image/png', buffer: scenePng() });
+  await waitForStage(page, 'done');
+  return { page, errors };
 }
