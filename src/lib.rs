@@ -22,6 +22,7 @@ pub mod proposals;
 pub mod protocol;
 pub mod reason;
 pub mod scenes;
+pub mod transfer;
 pub mod twin;
 
 #[cfg(feature = "inference")]

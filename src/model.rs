@@ -74,10 +74,10 @@ impl fmt::Display for ModelSource {
 
 #[cfg(all(feature = "download", not(target_arch = "wasm32")))]
 fn download(role: Role, url: &str) -> Result<Vec<u8>, ModelError> {
-    download::fetch(url, download::Patience::default()).map_err(|message| ModelError::Download {
+    download::fetch(url, download::Patience::default()).map_err(|reason| ModelError::Download {
         role,
         url: url.to_string(),
-        message,
+        reason,
     })
 }
 
@@ -120,14 +120,14 @@ pub enum ModelError {
         message: String,
     },
     /// The download failed.
-    #[error("could not download the {role} model from {url}: {message}")]
+    #[error("could not download the {role} model from {url}: {reason}")]
     Download {
         /// Encoder or decoder.
         role: Role,
         /// The address given.
         url: String,
-        /// The HTTP client's reason.
-        message: String,
+        /// Why, by the download rules of [`crate::transfer`].
+        reason: crate::transfer::TransferError,
     },
     /// This build has no HTTP client (wasm, or without the `download` feature).
     #[error(

@@ -40,6 +40,17 @@ pub enum ToWorker {
         request_id: u32,
         /// Which model to load.
         model: ModelChoice,
+        /// A download gives up when the server sends nothing for this many
+        /// seconds (0 or absent: one minute).
+        #[serde(default)]
+        stall_s: u32,
+    },
+    /// Stops the download of load request `request_id`; the worker answers
+    /// [`FromWorker::ModelFailed`] saying so, and the previous model stays.
+    /// No payload.
+    StopModelLoad {
+        /// The request to stop.
+        request_id: u32,
     },
     /// Hands the worker a flag it reads between decoder batches, so a
     /// running "find all objects" can be stopped without ending the worker.
@@ -520,10 +531,22 @@ mod tests {
             let request = ToWorker::LoadModel {
                 request_id: 2,
                 model,
+                stall_s: 5,
             };
             let json = request.to_json().unwrap();
             assert_eq!(ToWorker::from_json(&json).unwrap(), request);
         }
+        let stop = ToWorker::StopModelLoad { request_id: 2 };
+        assert_eq!(ToWorker::from_json(&stop.to_json().unwrap()).unwrap(), stop);
+        let without_stall = r#"{"type":"load_model","request_id":3,"model":{"kind":"builtin"}}"#;
+        assert_eq!(
+            ToWorker::from_json(without_stall).unwrap(),
+            ToWorker::LoadModel {
+                request_id: 3,
+                model: ModelChoice::Builtin,
+                stall_s: 0
+            }
+        );
     }
 
     #[test]

@@ -1,17 +1,13 @@
 //! Fetching a model file over HTTP (native builds with the `download`
-//! feature): timeouts on connecting and on a server that stops sending,
-//! retries with backoff on rate limits and server errors, a size cap, and a
-//! message that names what went wrong. The whole transfer has no time limit:
-//! a large model on a slow line is not an error.
+//! feature), by the rules of [`crate::transfer`]: timeouts on connecting and
+//! on a server that stops sending, retries with backoff on rate limits and
+//! server errors, a size cap. The whole transfer has no time limit: a large
+//! model on a slow line is not an error.
 
 use std::time::Duration;
 
-/// The largest model file accepted.
-const MAX_MODEL_BYTES: u64 = 2 * 1024 * 1024 * 1024;
-/// What a name that does not resolve is called in messages.
-const NO_SUCH_HOST: &str = "no such host (the name does not resolve)";
-/// Attempts in total when the server answers 429 or 5xx.
-const ATTEMPTS: u32 = 3;
+use crate::reason::remote::parse_retry_after;
+use crate::transfer::{self, TransferError, TransferStep, DEFAULT_STALL, MAX_MODEL_BYTES};
 
 /// How patient a download is.
 #[derive(Clone, Copy, Debug)]
@@ -25,14 +21,14 @@ pub(crate) struct Patience {
 impl Default for Patience {
     fn default() -> Self {
         Self {
-            stall: Duration::from_secs(60),
+            stall: DEFAULT_STALL,
             backoff: Duration::from_secs(1),
         }
     }
 }
 
-/// The file at `url`, or why it could not be had, as one sentence.
-pub(crate) fn fetch(url: &str, patience: Patience) -> Result<Vec<u8>, String> {
+/// The file at `url`, or why it could not be had.
+pub(crate) fn fetch(url: &str, patience: Patience) -> Result<Vec<u8>, TransferError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(patience.stall))
         .timeout_recv_response(Some(patience.stall))
@@ -45,51 +41,41 @@ pub(crate) fn fetch(url: &str, patience: Patience) -> Result<Vec<u8>, String> {
         let mut response = agent
             .get(url)
             .call()
-            .map_err(|error| transport_message(&error, patience.stall))?;
+            .map_err(|error| transport_error(&error, patience.stall))?;
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
         let status = response.status().as_u16();
-        match status {
-            200..=299 => {
+        match transfer::after_status(status, attempt, retry_after, patience.backoff) {
+            TransferStep::Read => {
                 return response
                     .body_mut()
                     .with_config()
                     .limit(MAX_MODEL_BYTES)
                     .read_to_vec()
-                    .map_err(|error| transport_message(&error, patience.stall))
+                    .map_err(|error| transport_error(&error, patience.stall))
             }
-            429 | 500..=599 if attempt < ATTEMPTS => {
-                std::thread::sleep(patience.backoff.saturating_mul(1 << (attempt - 1)));
-            }
-            429 | 500..=599 => {
-                return Err(format!(
-                    "the server kept failing after {attempt} attempts (last: HTTP {status})"
-                ))
-            }
-            401 | 403 => {
-                return Err(format!(
-                    "the server refused access (HTTP {status}); the address may need a login or a token"
-                ))
-            }
-            404 | 410 => return Err(format!("nothing is there (HTTP {status}); check the address")),
-            _ => return Err(format!("the server answered HTTP {status}")),
+            TransferStep::Retry(wait) => std::thread::sleep(wait),
+            TransferStep::Fail(error) => return Err(error),
         }
     }
 }
 
-fn transport_message(error: &ureq::Error, stall: Duration) -> String {
+fn transport_error(error: &ureq::Error, stall: Duration) -> TransferError {
     match error {
-        ureq::Error::Timeout(_) => format!(
-            "the server sent nothing for {} s; it may be down or overloaded",
-            stall.as_secs_f64()
-        ),
-        ureq::Error::BodyExceedsLimit(_) => format!(
-            "the file is larger than {} GiB, too large for a model",
-            MAX_MODEL_BYTES >> 30
-        ),
-        ureq::Error::HostNotFound => NO_SUCH_HOST.to_string(),
+        ureq::Error::Timeout(_) => TransferError::Silent {
+            seconds: stall.as_secs_f64(),
+        },
+        ureq::Error::BodyExceedsLimit(_) => TransferError::TooLarge {
+            limit_bytes: MAX_MODEL_BYTES,
+        },
+        ureq::Error::HostNotFound => TransferError::NoSuchHost,
         ureq::Error::Io(io) if io.to_string().contains("lookup address") => {
-            NO_SUCH_HOST.to_string()
+            TransferError::NoSuchHost
         }
-        other => other.to_string(),
+        other => TransferError::Other(other.to_string()),
     }
 }
 
@@ -147,7 +133,7 @@ mod tests {
     #[test]
     fn a_server_that_keeps_failing_is_given_up_on() {
         let url = serve(vec![Some(500), Some(500), Some(500)]);
-        let message = fetch(&url, QUICK).expect_err("gives up");
+        let message = fetch(&url, QUICK).expect_err("gives up").to_string();
         assert_eq!(
             message,
             "the server kept failing after 3 attempts (last: HTTP 500)"
@@ -156,9 +142,13 @@ mod tests {
 
     #[test]
     fn refusals_and_missing_files_say_what_to_check() {
-        let refused = fetch(&serve(vec![Some(401)]), QUICK).expect_err("401");
+        let refused = fetch(&serve(vec![Some(401)]), QUICK)
+            .expect_err("401")
+            .to_string();
         assert!(refused.contains("refused access (HTTP 401)"), "{refused}");
-        let missing = fetch(&serve(vec![Some(404)]), QUICK).expect_err("404");
+        let missing = fetch(&serve(vec![Some(404)]), QUICK)
+            .expect_err("404")
+            .to_string();
         assert!(
             missing.contains("nothing is there (HTTP 404); check the address"),
             "{missing}"
@@ -167,14 +157,17 @@ mod tests {
 
     #[test]
     fn a_silent_server_times_out() {
-        let message = fetch(&serve(vec![None]), QUICK).expect_err("times out");
+        let message = fetch(&serve(vec![None]), QUICK)
+            .expect_err("times out")
+            .to_string();
         assert!(message.contains("sent nothing for 0.5 s"), "{message}");
     }
 
     #[test]
     fn an_unknown_host_says_so() {
-        let message =
-            fetch("http://twinseg-no-such-host.invalid/model.onnx", QUICK).expect_err("no host");
+        let message = fetch("http://twinseg-no-such-host.invalid/model.onnx", QUICK)
+            .expect_err("no host")
+            .to_string();
         assert!(
             message.contains("no such host") || message.contains("sent nothing"),
             "{message}"
@@ -194,7 +187,7 @@ mod tests {
                 drop(stream);
             }
         });
-        let message = fetch(&url, QUICK).expect_err("hung up");
+        let message = fetch(&url, QUICK).expect_err("hung up").to_string();
         assert!(!message.is_empty());
     }
 }

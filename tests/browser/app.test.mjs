@@ -329,7 +329,7 @@ describe('twinseg page', { timeout: 20 * 60_000 }, () => {
     await page.fill('#decoder-url', 'test-models/decoder.onnx');
     await page.click('.model-form button[type="submit"]');
     await page.waitForSelector('.model-state[data-model-state="failed"]', { timeout: WORK_TIMEOUT });
-    assert.match(await page.textContent('[role="alert"]'), /encoder model could not be downloaded from test-models\/missing\.onnx: the server answered 404/);
+    assert.match(await page.textContent('[role="alert"]'), /encoder model could not be downloaded from test-models\/missing\.onnx: nothing is there \(HTTP 404\); check the address/);
     assert.match(await page.textContent('.model-state'), /still using the built-in test model/);
 
     await page.fill('#encoder-url', 'test-models/not-a-model.onnx');

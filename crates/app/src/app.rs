@@ -8,6 +8,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use twinseg::protocol::{rgba_len, FromWorker, ModelChoice, ModelPart, Stage, Timings, ToWorker};
+use twinseg::transfer::DEFAULT_STALL;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, KeyboardEvent};
@@ -166,6 +167,8 @@ pub struct AppState {
     pending: StoredValue<Vec<(ToWorker, Option<ArrayBuffer>)>, LocalStorage>,
     /// The model in use and any load under way.
     pub model: RwSignal<ModelStatus>,
+    /// Seconds a model server may stay silent before its download gives up.
+    pub model_stall_s: RwSignal<u32>,
     last_model_request: StoredValue<u32>,
     last_id: StoredValue<u32>,
     /// Found objects, the question and its answer, the prompt.
@@ -186,6 +189,7 @@ impl AppState {
             client: StoredValue::new_local(None),
             pending: StoredValue::new_local(Vec::new()),
             model: RwSignal::new(ModelStatus::default()),
+            model_stall_s: RwSignal::new(DEFAULT_STALL.as_secs() as u32),
             last_model_request: StoredValue::new(0),
             last_id: StoredValue::new(0),
             flow: Flow::new(),
@@ -331,6 +335,8 @@ impl AppState {
             self.cancel_run();
         } else if self.is_working() {
             self.cancel();
+        } else if self.is_loading_model() {
+            self.stop_model_load();
         } else {
             self.error.set(None);
         }
@@ -390,9 +396,28 @@ impl AppState {
                 total: None,
             };
         });
-        if let Err(message) = self.send(ToWorker::LoadModel { request_id, model }, None) {
+        let stall_s = self.model_stall_s.get_untracked();
+        let request = ToWorker::LoadModel {
+            request_id,
+            model,
+            stall_s,
+        };
+        if let Err(message) = self.send(request, None) {
             self.model_failed(message);
         }
+    }
+
+    /// Stops the model download under way; the model in use stays.
+    pub fn stop_model_load(self) {
+        let request_id = self.last_model_request.get_value();
+        if let Err(message) = self.send(ToWorker::StopModelLoad { request_id }, None) {
+            self.error.set(Some(message));
+        }
+    }
+
+    fn is_loading_model(self) -> bool {
+        self.model
+            .with_untracked(|status| matches!(status.state, ModelState::Loading { .. }))
     }
 
     fn model_failed(self, message: String) {
@@ -538,6 +563,7 @@ pub fn App() -> impl IntoView {
     let on_file = Callback::new(move |file: File| state.open(file));
     let on_cancel = Callback::new(move |()| state.cancel());
     let on_model = Callback::new(move |model: ModelChoice| state.load_model(model));
+    let on_stop_model = Callback::new(move |()| state.stop_model_load());
     let escape = window_event_listener(ev::keydown, move |event: KeyboardEvent| {
         if event.key() == "Escape" {
             state.escape();
@@ -555,7 +581,7 @@ pub fn App() -> impl IntoView {
             <ImagePicker on_file=on_file />
             <StatusPanel worker=state.worker image=state.image on_cancel=on_cancel />
             <ErrorAlert error=state.error />
-            <ModelPicker model=state.model on_load=on_model />
+            <ModelPicker model=state.model stall_s=state.model_stall_s on_load=on_model on_stop=on_stop_model />
             <FindPanel state=state />
             <AskPanel state=state />
             <ImageCanvas state=state />

@@ -20,7 +20,12 @@ use crate::worker::describe;
 
 /// A folded panel with the model in use, load progress and the choices.
 #[component]
-pub fn ModelPicker(model: RwSignal<ModelStatus>, on_load: Callback<ModelChoice>) -> impl IntoView {
+pub fn ModelPicker(
+    model: RwSignal<ModelStatus>,
+    stall_s: RwSignal<u32>,
+    on_load: Callback<ModelChoice>,
+    on_stop: Callback<()>,
+) -> impl IntoView {
     let encoder = NodeRef::<Input>::new();
     let decoder = NodeRef::<Input>::new();
     let encoder_file = NodeRef::<Input>::new();
@@ -65,6 +70,12 @@ pub fn ModelPicker(model: RwSignal<ModelStatus>, on_load: Callback<ModelChoice>)
         note.set(None);
         on_load.run(ModelChoice::Url { encoder, decoder });
     };
+    let on_stall = move |event: ev::Event| {
+        if let Ok(seconds) = event_target_value(&event).trim().parse::<u32>() {
+            stall_s.set(seconds.max(1));
+        }
+    };
+    let loading = move || model.with(|status| matches!(status.state, ModelState::Loading { .. }));
     let state_id = move || match model.with(|status| status.state) {
         ModelState::Loading { .. } => "loading",
         ModelState::Ready { .. } => "ready",
@@ -75,6 +86,11 @@ pub fn ModelPicker(model: RwSignal<ModelStatus>, on_load: Callback<ModelChoice>)
             <summary>"Model: " {move || model.with(|status| model_name(&status.in_use))}</summary>
             <p class="model-state" data-model-state=state_id>{move || model.with(describe_status)}</p>
             {move || model.with(|status| download_progress(status.state))}
+            <Show when=loading>
+                <button type="button" class="button stop-model" on:click=move |_| on_stop.run(())>
+                    "Stop loading"
+                </button>
+            </Show>
             <form class="model-form" on:submit=on_submit>
                 <label for="encoder-url">"Encoder ONNX address"</label>
                 <input id="encoder-url" node_ref=encoder type="text" inputmode="url" spellcheck="false"
@@ -82,6 +98,9 @@ pub fn ModelPicker(model: RwSignal<ModelStatus>, on_load: Callback<ModelChoice>)
                 <label for="decoder-url">"Decoder ONNX address"</label>
                 <input id="decoder-url" node_ref=decoder type="text" inputmode="url" spellcheck="false"
                     placeholder="https://…/mobile_sam_decoder.onnx" />
+                <label for="model-timeout">"Give up when the server sends nothing for (seconds)"</label>
+                <input id="model-timeout" type="number" min="1" step="1" inputmode="numeric"
+                    prop:value=move || stall_s.get().to_string() on:change=on_stall />
                 <div class="model-actions">
                     <button type="submit" class="button primary">"Load model"</button>
                     <button type="button" class="button" on:click=move |_| on_load.run(ModelChoice::Builtin)>

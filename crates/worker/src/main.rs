@@ -54,10 +54,15 @@ fn handle(
                 .borrow_mut()
                 .set_image(port, image_id, &name, buffer());
         }
-        ToWorker::LoadModel { request_id, model } => {
-            let load = models::load(session.clone(), port.clone(), request_id, model);
+        ToWorker::LoadModel {
+            request_id,
+            model,
+            stall_s,
+        } => {
+            let load = models::load(session.clone(), port.clone(), request_id, model, stall_s);
             wasm_bindgen_futures::spawn_local(load);
         }
+        ToWorker::StopModelLoad { request_id } => models::stop(request_id),
         ToWorker::ShareCancelFlag => {
             if let Some(shared) = payload.as_ref() {
                 session
