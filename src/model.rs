@@ -17,6 +17,7 @@ use tract_onnx::prelude::*;
 
 use crate::decoder::{Decoder, Prediction, Prompt};
 use crate::encoder::{Embedding, Encoder};
+use crate::prepare::PreparedImage;
 
 mod dequantize;
 #[cfg(all(feature = "download", not(target_arch = "wasm32")))]
@@ -233,6 +234,11 @@ impl SamModel {
         self.encoder.embed(image)
     }
 
+    /// Runs the encoder on an image already prepared by [`crate::prepare::prepare`].
+    pub fn embed_prepared(&self, prepared: PreparedImage) -> Result<Embedding, ModelError> {
+        self.encoder.embed_prepared(prepared)
+    }
+
     /// Answers one prompt.
     pub fn predict(
         &self,
@@ -445,6 +451,26 @@ pub(crate) fn parse_proto(bytes: &[u8], role: Role) -> Result<pb::ModelProto, Mo
     }
 }
 
+/// Refuses a graph whose declared output nothing produces (no node output,
+/// graph input or initializer of that name): tract assumes it exists.
+fn check_outputs_produced(graph: &pb::GraphProto, role: Role) -> Result<(), ModelError> {
+    let produced = |name: &str| {
+        graph
+            .node
+            .iter()
+            .any(|node| node.output.iter().any(|o| o == name))
+            || graph.input.iter().any(|input| input.name == name)
+            || graph.initializer.iter().any(|tensor| tensor.name == name)
+    };
+    match graph.output.iter().find(|output| !produced(&output.name)) {
+        Some(output) => Err(ModelError::NotOnnx {
+            role,
+            message: format!("no node produces its output `{}`", output.name),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Turns the protobuf into a tract model. Declared value_info and output shapes
 /// are ignored: quantize_dynamic writes ones that contradict the graph, and
 /// tract infers them anyway.
@@ -452,6 +478,9 @@ pub(crate) fn tract_model(
     proto: &pb::ModelProto,
     role: Role,
 ) -> Result<InferenceModel, ModelError> {
+    if let Some(graph) = proto.graph.as_ref() {
+        check_outputs_produced(graph, role)?;
+    }
     tract_onnx::onnx()
         .with_ignore_value_info(true)
         .with_ignore_output_shapes(true)

@@ -250,4 +250,24 @@ mod regressions {
             "{error}"
         );
     }
+
+    /// A crash of the `model_load` fuzz target (issue 10 campaign): an
+    /// encoder whose declared output no node produces (the fuzzer shuffled
+    /// the bytes of its name) made tract panic on an index instead of
+    /// returning an error.
+    #[test]
+    fn an_onnx_graph_whose_output_nothing_produces_is_refused_with_its_name() {
+        let bytes = include_bytes!("data/encoder-output-produced-by-no-node.onnx");
+        let error = twinseg::encoder::Encoder::from_bytes(bytes).expect_err("must be refused");
+        assert!(
+            matches!(error, twinseg::model::ModelError::NotOnnx { .. }),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("no node produces its output `imae_bmgeeddings`"),
+            "{error}"
+        );
+    }
 }
