@@ -8,7 +8,7 @@ use tract_onnx::pb;
 use tract_onnx::prelude::*;
 
 use crate::model::{dequantize_weights, parse_proto, tract_model, ModelError, Role, Signature};
-use crate::prepare::{prepare, Frame, SIDE};
+use crate::prepare::{prepare, Frame, PreparedImage, SIDE};
 
 /// Channels of the image embedding.
 pub const EMBED_CHANNELS: usize = 256;
@@ -111,7 +111,12 @@ impl Encoder {
 
     /// Prepares the image (resize, normalise, pad) and computes its embedding.
     pub fn embed(&self, image: &RgbImage) -> Result<Embedding, ModelError> {
-        let prepared = prepare(image);
+        self.embed_prepared(prepare(image))
+    }
+
+    /// Computes the embedding of an image already prepared (so a caller can
+    /// time preparation and the encoder apart).
+    pub fn embed_prepared(&self, prepared: PreparedImage) -> Result<Embedding, ModelError> {
         let input = Tensor::from_shape(&prepared.shape(), &prepared.data)
             .map_err(|e| ModelError::run(Role::Encoder, e))?;
         let mut outputs = self

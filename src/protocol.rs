@@ -310,6 +310,9 @@ pub enum FromWorker {
         done: usize,
         /// Prompts the whole run would have made.
         total: usize,
+        /// How long the run's stages took.
+        #[serde(default)]
+        times: FindTimes,
     },
     /// The compact Digital Twin, exactly as a remote reasoner gets it. No payload.
     TwinReady {
@@ -333,6 +336,10 @@ pub enum FromWorker {
         answer: Answer,
         /// Pixels in the answer mask.
         area: u64,
+        /// Time the embedded reasoner took, in milliseconds (0 for an
+        /// answer from a remote reasoner, which the page timed itself).
+        #[serde(default)]
+        reason_ms: f64,
     },
     /// The mask for a person's prompt.
     /// Payload: the mask, `width * height` bytes of 0/1.
@@ -431,14 +438,26 @@ pub struct Timings {
     pub decode_ms: f64,
     /// Loading the model; 0 when it was already loaded.
     pub load_model_ms: f64,
+    /// Preparing the encoder's input (resize, normalise, pad).
+    #[serde(default)]
+    pub prepare_ms: f64,
     /// Running the image encoder.
     pub encode_ms: f64,
+}
+
+/// How long the stages of "find all objects" took, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct FindTimes {
+    /// The prompt grid through the decoder, with filtering.
+    pub proposals_ms: f64,
+    /// The object tree and the Digital Twin built from the kept masks.
+    pub twin_ms: f64,
 }
 
 impl Timings {
     /// The time of all stages together.
     pub fn total_ms(&self) -> f64 {
-        self.decode_ms + self.load_model_ms + self.encode_ms
+        self.decode_ms + self.load_model_ms + self.prepare_ms + self.encode_ms
     }
 }
 
@@ -567,6 +586,7 @@ mod tests {
                 timings: Timings {
                     decode_ms: 1.5,
                     load_model_ms: 0.0,
+                    prepare_ms: 20.5,
                     encode_ms: 812.25,
                 },
                 worker_memory_bytes: 96 << 20,
@@ -681,6 +701,10 @@ mod tests {
                 cancelled: true,
                 done: 16,
                 total: 64,
+                times: FindTimes {
+                    proposals_ms: 120.5,
+                    twin_ms: 3.25,
+                },
             },
             FromWorker::TaskFailed {
                 image_id: 1,
@@ -750,9 +774,10 @@ mod tests {
         let timings = Timings {
             decode_ms: 2.0,
             load_model_ms: 30.0,
+            prepare_ms: 10.0,
             encode_ms: 400.5,
         };
-        assert_eq!(timings.total_ms(), 432.5);
+        assert_eq!(timings.total_ms(), 442.5);
     }
 
     #[test]

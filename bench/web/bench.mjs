@@ -86,18 +86,23 @@ async function pointPrompt(page) {
 }
 
 async function timeOurs(page, image) {
-  const figures = { encoder: [], prompt: [], find: [], ask: [], objects: 0, memory: 0 };
+  const figures = { prepare: [], encoder: [], prompt: [], find: [], proposals: [], perPoint: [], twin: [], reason: [], ask: [], objects: 0, prompts: 0, memory: 0 };
+  const data = (selector, key) => page.$eval(selector, (element, key) => Number(element.dataset[key]), key);
   for (let run = 0; run <= runs; run++) {
     const name = `photo-${run}.png`;
     await openImage(page, name, image);
     await waitDone(page, name);
-    const encodeMs = Number(await page.$eval('.timings', (timings) => timings.dataset.encodeMs));
+    const prepareMs = await data('.timings', 'prepareMs');
+    const encodeMs = await data('.timings', 'encodeMs');
     const promptMs = await pointPrompt(page);
     const findStart = Date.now();
     await page.click('.find-all');
     await page.waitForSelector('.find-panel[data-run="done"]', { timeout: TIMEOUT });
     const findMs = Date.now() - findStart;
-    figures.objects = Number(await page.$eval('.find-panel', (panel) => panel.dataset.count));
+    figures.objects = await data('.find-panel', 'count');
+    figures.prompts = await data('.find-panel', 'prompts');
+    const proposalsMs = await data('.find-panel', 'proposalsMs');
+    const twinMs = await data('.find-panel', 'twinMs');
 
     const askName = `ask-${run}.png`;
     const askStart = Date.now();
@@ -106,11 +111,17 @@ async function timeOurs(page, image) {
     await page.press('#question', 'Enter');
     await page.waitForSelector('.answer[data-none]', { timeout: TIMEOUT });
     const askMs = Date.now() - askStart;
+    const reasonMs = await data('.answer', 'reasonMs');
     figures.memory = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
     if (run === 0) continue; // warm-up
+    figures.prepare.push(prepareMs);
     figures.encoder.push(encodeMs);
     figures.prompt.push(promptMs);
     figures.find.push(findMs);
+    figures.proposals.push(proposalsMs);
+    figures.perPoint.push(proposalsMs / Math.max(1, figures.prompts));
+    figures.twin.push(twinMs);
+    figures.reason.push(reasonMs);
     figures.ask.push(askMs);
   }
   return figures;
@@ -172,9 +183,14 @@ async function main() {
     console.log(`model download + load + optimise (twinseg): ${loadMs} ms; onnxruntime-web session create: ${ort1.loadMs.toFixed(0)} ms`);
     console.log(`${'step'.padEnd(40)} median ms   spread`);
     const row = (label, values, note = '') => console.log(`${label.padEnd(40)} ${median(values).toFixed(1).padStart(9)}   ${spread(values).padEnd(12)} ${note}`);
+    row('image prepare (resize, normalise, pad)', ours.prepare);
     row('encoder (twinseg, tract wasm)', ours.encoder);
     row('point prompt, click to mask', ours.prompt, 'decoder + mask + message round trip');
-    row('find all objects (32x32, skip covered)', ours.find, `${ours.objects} objects`);
+    row('find all objects (32x32, skip covered)', ours.find, `${ours.objects} objects, click to painted`);
+    row('  of which the prompt grid (worker)', ours.proposals, `${ours.prompts} grid points, in decoder batches`);
+    row('  per grid point', ours.perPoint, `${(1000 / median(ours.perPoint)).toFixed(1)} grid points/s (covered ones skip the decoder)`);
+    row('  of which tree + Digital Twin (worker)', ours.twin);
+    row('embedded reasoning (worker)', ours.reason, '"the largest object"');
     row('whole ask (open image to answer)', ours.ask, 'decode + encode + find + twin + reason + mask');
     row('onnxruntime-web encoder, 1 thread', ort1.encoderMs);
     row('onnxruntime-web decoder, 1 thread', ort1.decoderMs);

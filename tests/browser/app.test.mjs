@@ -165,7 +165,7 @@ describe('twinseg page', { timeout: 20 * 60_000 }, () => {
     const timings = await page.$$eval('.timing', (rows) =>
       Object.fromEntries(rows.map((row) => [row.querySelector('dt').textContent, row.querySelector('dd').textContent])),
     );
-    for (const label of ['Decoded', 'Model loaded', 'Encoded', 'Total']) {
+    for (const label of ['Decoded', 'Model loaded', 'Prepared', 'Encoded', 'Total']) {
       assert.match(timings[label] ?? '', /^\d+(\.\d+)? m?s$/, `${label} time shown: ${JSON.stringify(timings)}`);
     }
     assert.equal(await page.$eval('.stage-progress', (bar) => bar.value === bar.max), true, 'progress bar full');
@@ -301,7 +301,7 @@ describe('twinseg page', { timeout: 20 * 60_000 }, () => {
     const texts = await page.evaluate(() => window.__modelTexts);
     assert.ok(texts.some((text) => /Getting the (encoder|decoder): \d+ KB of \d+ KB/.test(text)), `progress shown: ${texts}`);
     assert.equal(await page.evaluate(() => window.__sawModelProgress), true, 'a progress bar was shown');
-    await page.waitForFunction(() => [...document.querySelectorAll('.timing dt')].map((dt) => dt.textContent).join() === 'Encoded,Total');
+    await page.waitForFunction(() => [...document.querySelectorAll('.timing dt')].map((dt) => dt.textContent).join() === 'Prepared,Encoded,Total');
     await waitForStage(page, 'done');
     await assertCanvasShowsScene(page);
     assert.deepEqual(errors, []);

@@ -96,9 +96,10 @@ fn AnswerView(state: AppState) -> impl IntoView {
             .collect::<Vec<_>>()
             .join(",");
         view! {
-            <div class="answer" data-none=none.to_string() data-ids=id_list>
+            <div class="answer" data-none=none.to_string() data-ids=id_list
+                data-reason-ms=(view.reason_ms > 0.0).then_some(view.reason_ms)>
                 <p class="answer-state" class:none=none>{headline}</p>
-                <p class="answer-meta">{format!("\u{201c}{}\u{201d}, answered by the {} reasoner.", view.query, view.by)}</p>
+                <p class="answer-meta">{answer_meta(&view)}</p>
                 <ol class="steps" aria-label="Reasoning steps">
                     {view.answer.steps.into_iter().map(|step| view! { <li>{step}</li> }).collect_view()}
                 </ol>
@@ -196,4 +197,17 @@ fn ReasonerSettings(state: AppState, query: RwSignal<String>) -> impl IntoView {
             })}
         </details>
     }
+}
+
+/// Who answered the question, and how fast when it was answered here.
+fn answer_meta(view: &crate::flow::AnswerView) -> String {
+    let timing = if view.reason_ms > 0.0 {
+        format!(" in {:.1} ms", view.reason_ms)
+    } else {
+        String::new()
+    };
+    format!(
+        "\u{201c}{}\u{201d}, answered by the {} reasoner{timing}.",
+        view.query, view.by
+    )
 }

@@ -25,6 +25,14 @@ pub fn FindPanel(state: AppState) -> impl IntoView {
         RunState::Finished { .. } => "done",
     };
     let count = move || flow.objects.with(Vec::len);
+    let finished_times = move || match flow.run.get() {
+        RunState::Finished { times, .. } => Some(times),
+        _ => None,
+    };
+    let prompts = move || match flow.run.get() {
+        RunState::Finished { done, .. } => Some(done),
+        _ => None,
+    };
     let summary = move || match flow.run.get() {
         RunState::Idle => {
             "Find every object in the image, then hover over them or ask a question.".to_string()
@@ -39,6 +47,7 @@ pub fn FindPanel(state: AppState) -> impl IntoView {
             cancelled,
             done,
             total,
+            ..
         } => {
             let stopped = if cancelled {
                 format!(" Stopped after {done} of {total} grid points; what was found is kept.")
@@ -53,7 +62,11 @@ pub fn FindPanel(state: AppState) -> impl IntoView {
         _ => None,
     };
     view! {
-        <section class="find-panel" data-run=run_id data-count=count aria-labelledby="find-heading">
+        <section class="find-panel" data-run=run_id data-count=count
+            data-proposals-ms=move || finished_times().map(|t| t.proposals_ms)
+            data-twin-ms=move || finished_times().map(|t| t.twin_ms)
+            data-prompts=prompts
+            aria-labelledby="find-heading">
             <h2 id="find-heading">"Objects"</h2>
             <div class="find-actions">
                 <button

@@ -5,7 +5,9 @@
 use js_sys::{ArrayBuffer, Int32Array, SharedArrayBuffer, Uint8Array};
 use leptos::prelude::*;
 use twinseg::proposals::ProposalSettings;
-use twinseg::protocol::{patch_len, ExportKind, FromWorker, MaskInfo, PromptPoint, Task, ToWorker};
+use twinseg::protocol::{
+    patch_len, ExportKind, FindTimes, FromWorker, MaskInfo, PromptPoint, Task, ToWorker,
+};
 use twinseg::reason::Answer;
 
 use crate::app::AppState;
@@ -34,7 +36,7 @@ impl Shown {
 }
 
 /// Where "find all objects" stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RunState {
     /// Not run on this image.
     Idle,
@@ -53,6 +55,8 @@ pub enum RunState {
         done: usize,
         /// Prompts the run would have made.
         total: usize,
+        /// How long its stages took (zero when it failed).
+        times: FindTimes,
     },
 }
 
@@ -74,6 +78,8 @@ pub struct AnswerView {
     pub answer: Answer,
     /// Which reasoner answered.
     pub by: &'static str,
+    /// The embedded reasoner's time, in milliseconds (0 for a remote answer).
+    pub reason_ms: f64,
 }
 
 /// Signals of the flow, shared by its components.
@@ -389,6 +395,7 @@ impl AppState {
                         cancelled: true,
                         done,
                         total,
+                        times: FindTimes::default(),
                     };
                 }
             }),
@@ -431,6 +438,7 @@ impl AppState {
                 cancelled,
                 done,
                 total,
+                times,
             } if is_current(image_id) && self.is_latest_run(*run_id) => {
                 self.flow
                     .twin_ids
@@ -440,6 +448,7 @@ impl AppState {
                     cancelled: *cancelled,
                     done: *done,
                     total: *total,
+                    times: *times,
                 });
             }
             FromWorker::TwinReady {
@@ -455,8 +464,9 @@ impl AppState {
                 ask_id,
                 answer,
                 area,
+                reason_ms,
             } if is_current(image_id) && *ask_id == self.flow.last_ask.get_value() => {
-                self.show_answer(answer.clone(), *area, payload);
+                self.show_answer(answer.clone(), *area, *reason_ms, payload);
             }
             FromWorker::PromptMask {
                 image_id,
@@ -506,7 +516,7 @@ impl AppState {
         (bytes.len() == width as usize * height as usize).then_some(bytes)
     }
 
-    fn show_answer(self, answer: Answer, area: u64, payload: Option<ArrayBuffer>) {
+    fn show_answer(self, answer: Answer, area: u64, reason_ms: f64, payload: Option<ArrayBuffer>) {
         self.flow.asking.set(false);
         let by = if self.flow.reasoner.with_untracked(ReasonerChoice::is_remote) {
             "remote"
@@ -527,6 +537,7 @@ impl AppState {
             query: self.flow.question.get_value(),
             answer,
             by,
+            reason_ms,
         }));
     }
 

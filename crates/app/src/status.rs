@@ -72,6 +72,7 @@ fn Timeline(timings: Timings, memory: Option<MemoryUse>) -> impl IntoView {
     let rows = [
         ("Decoded", timings.decode_ms),
         ("Model loaded", timings.load_model_ms),
+        ("Prepared", timings.prepare_ms),
         ("Encoded", timings.encode_ms),
         ("Total", timings.total_ms()),
     ];
@@ -86,6 +87,7 @@ fn Timeline(timings: Timings, memory: Option<MemoryUse>) -> impl IntoView {
     view! {
         <dl
             class="timings"
+            data-prepare-ms=timings.prepare_ms
             data-encode-ms=timings.encode_ms
             data-worker-memory=memory.map(|m| m.worker_bytes)
             data-page-memory=memory.map(|m| m.page_bytes)

@@ -11,11 +11,12 @@ use twinseg::hierarchy::{self, HierarchySettings, Segment};
 use twinseg::mask::Mask;
 use twinseg::model::SamModel;
 use twinseg::proposals::{self, Control, Proposal, ProposalSettings};
-use twinseg::protocol::{ExportKind, FromWorker, MaskInfo};
+use twinseg::protocol::{ExportKind, FindTimes, FromWorker, MaskInfo};
 use twinseg::reason::{Answer, EmbeddedReasoner};
 use twinseg::twin::{self, DigitalTwin, Level, TwinInput};
 
 use crate::envelope::Port;
+use crate::session::now_ms;
 
 /// The objects found in one image: the tree's segments and the Digital Twin
 /// built from them (each twin object's `segment` indexes `segments`).
@@ -77,9 +78,16 @@ pub fn find(
             Control::Continue
         }
     };
+    let started = now_ms();
     let set = proposals::run(input.model, input.embedding, settings, on_batch)
         .map_err(|error| format!("The objects could not be found: {error}."))?;
+    let proposals_ms = now_ms() - started;
+    let started = now_ms();
     let found = Found::build(input.image, set.proposals);
+    let times = FindTimes {
+        proposals_ms,
+        twin_ms: now_ms() - started,
+    };
     let (objects, payload) = found.object_patches();
     let report = FromWorker::Objects {
         image_id,
@@ -88,6 +96,7 @@ pub fn find(
         cancelled: set.cancelled,
         done: set.done,
         total: set.total,
+        times,
     };
     port.post(&report, Some(payload));
     Ok(found)

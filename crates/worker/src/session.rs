@@ -82,11 +82,15 @@ impl Session {
         let result = self
             .ensure_found(port, image_id, settings)
             .and_then(|found| {
+                let started = now_ms();
                 let answer = found.ask(query);
+                let reason_ms = now_ms() - started;
                 let mask = found.compose(&answer)?;
-                Ok((answer, mask))
+                Ok((answer, mask, reason_ms))
             });
-        let result = result.map(|(answer, mask)| answered(port, image_id, ask_id, answer, &mask));
+        let result = result.map(|(answer, mask, reason_ms)| {
+            answered(port, image_id, ask_id, answer, &mask, reason_ms);
+        });
         self.report(port, image_id, Task::Ask, result);
     }
 
@@ -115,7 +119,7 @@ impl Session {
         let result = self
             .current_found(image_id)
             .and_then(|found| found.compose(&answer))
-            .map(|mask| answered(port, image_id, ask_id, answer, &mask));
+            .map(|mask| answered(port, image_id, ask_id, answer, &mask, 0.0));
         self.report(port, image_id, Task::Ask, result);
     }
 
@@ -335,7 +339,10 @@ impl Session {
         };
         progress(port, image_id, Stage::Encoding);
         let started = now_ms();
-        let embedding = model.embed(image).map_err(|error| {
+        let prepared = twinseg::prepare::prepare(image);
+        timings.prepare_ms = now_ms() - started;
+        let started = now_ms();
+        let embedding = model.embed_prepared(prepared).map_err(|error| {
             Failure::new(
                 Stage::Encoding,
                 format!("The image could not be encoded: {error}."),
@@ -374,12 +381,20 @@ fn progress(port: &Port, image_id: u32, stage: Stage) {
     port.post(&FromWorker::Progress { image_id, stage }, None);
 }
 
-fn answered(port: &Port, image_id: u32, ask_id: u32, answer: Answer, mask: &twinseg::mask::Mask) {
+fn answered(
+    port: &Port,
+    image_id: u32,
+    ask_id: u32,
+    answer: Answer,
+    mask: &twinseg::mask::Mask,
+    reason_ms: f64,
+) {
     let report = FromWorker::Answered {
         image_id,
         ask_id,
         answer,
         area: mask.area(),
+        reason_ms,
     };
     port.post(&report, Some(objects::to_buffer(mask.bits())));
 }
