@@ -5,7 +5,7 @@
 //! default 32×32 to keep its run time reasonable. A grid only finds what it
 //! prompts, so recall is checked on the objects at least one grid point falls
 //! in (at least 90% of them recovered with IoU >= 0.9: with the test model
-//! and this grid 7 of 121 are missed today, and the misses are listed when
+//! and this grid 4 of 121 are missed today, and the misses are listed when
 //! the bar is not met); the test also requires that at least 90% of the
 //! objects get a grid point (7 of 128 get none today), so a grid that
 //! misses objects fails it.

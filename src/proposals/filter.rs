@@ -23,6 +23,17 @@ pub(crate) fn logits_box(logits: &[f32], side: usize, threshold: f32) -> Option<
     (x0 != usize::MAX).then_some([x0 as f32, y0 as f32, x1 as f32, y1 as f32])
 }
 
+/// The share of its own box that the logits above `threshold` fill (0 when
+/// none is above): a solid shape fills most of its box, a sliver of edge
+/// pixels or an outline spanning the same box very little.
+pub(crate) fn box_fill(logits: &[f32], side: usize, threshold: f32) -> f32 {
+    let Some([x0, y0, x1, y1]) = logits_box(logits, side, threshold) else {
+        return 0.0;
+    };
+    let above = logits.iter().filter(|&&v| v > threshold).count();
+    above as f32 / ((x1 - x0) * (y1 - y0))
+}
+
 /// Intersection over union of two boxes (0 when both are empty).
 pub(crate) fn box_iou(a: FloatBox, b: FloatBox) -> f32 {
     let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
@@ -63,8 +74,11 @@ pub(crate) fn near_crop_edge(
 
 /// How candidates compete in NMS: predicted IoU first, as in SAM, with ties
 /// broken by the stability score so that, of two equally confident masks, the
-/// crisp one wins over a sliver of anti-aliased edge pixels spanning the same box.
-pub(crate) type Rank = (f32, f32);
+/// crisp one wins over a sliver of anti-aliased edge pixels spanning the same
+/// box, and remaining ties by [`box_fill`], so that a solid shape wins over an
+/// equally crisp outline or edge of it (a model whose scores tie, as the
+/// built-in test model's do, otherwise keeps whichever came first).
+pub(crate) type Rank = (f32, f32, f32);
 
 /// Greedy box NMS that runs as candidates arrive: a candidate enters unless a
 /// kept box overlapping it above the threshold ranks at least as high, and
@@ -118,6 +132,22 @@ mod tests {
     }
 
     #[test]
+    fn a_solid_mask_fills_its_box_and_an_outline_of_the_same_box_does_not() {
+        let side = 4;
+        let solid = [1.0f32; 16];
+        let mut outline = [1.0f32; 16];
+        for (i, v) in outline.iter_mut().enumerate() {
+            let (x, y) = (i % side, i / side);
+            if (1..3).contains(&x) && (1..3).contains(&y) {
+                *v = -1.0;
+            }
+        }
+        assert_eq!(box_fill(&solid, side, 0.0), 1.0);
+        assert_eq!(box_fill(&outline, side, 0.0), 0.75);
+        assert_eq!(box_fill(&[-1.0; 16], side, 0.0), 0.0);
+    }
+
+    #[test]
     fn box_iou_of_half_overlap() {
         assert!((box_iou([0.0, 0.0, 2.0, 2.0], [1.0, 0.0, 3.0, 2.0]) - 1.0 / 3.0).abs() < 1e-6);
         assert_eq!(box_iou([0.0, 0.0, 1.0, 1.0], [2.0, 2.0, 3.0, 3.0]), 0.0);
@@ -152,17 +182,27 @@ mod tests {
         let mut nms = RunningNms::new(0.7);
         let a = [0.0, 0.0, 10.0, 10.0];
         let b = [0.0, 0.0, 10.0, 9.0];
-        assert_eq!(nms.check(a, (0.9, 0.9)), Some(vec![]));
-        nms.insert(1, a, (0.9, 0.9), &[]);
-        assert_eq!(nms.check(b, (0.8, 1.0)), None);
-        assert_eq!(nms.check(b, (0.95, 0.5)), Some(vec![1]));
-        nms.insert(2, b, (0.95, 0.5), &[1]);
-        assert_eq!(nms.check(a, (0.9, 1.0)), None);
-        assert_eq!(nms.check(a, (0.95, 0.4)), None);
-        assert_eq!(nms.check(a, (0.95, 0.6)), Some(vec![2]));
+        assert_eq!(nms.check(a, (0.9, 0.9, 1.0)), Some(vec![]));
+        nms.insert(1, a, (0.9, 0.9, 1.0), &[]);
+        assert_eq!(nms.check(b, (0.8, 1.0, 1.0)), None);
+        assert_eq!(nms.check(b, (0.95, 0.5, 1.0)), Some(vec![1]));
+        nms.insert(2, b, (0.95, 0.5, 1.0), &[1]);
+        assert_eq!(nms.check(a, (0.9, 1.0, 1.0)), None);
+        assert_eq!(nms.check(a, (0.95, 0.4, 1.0)), None);
+        assert_eq!(nms.check(a, (0.95, 0.6, 1.0)), Some(vec![2]));
         assert_eq!(
-            nms.check([20.0, 20.0, 30.0, 30.0], (0.1, 0.1)),
+            nms.check([20.0, 20.0, 30.0, 30.0], (0.1, 0.1, 1.0)),
             Some(vec![])
         );
+    }
+
+    #[test]
+    fn on_equal_scores_a_solid_mask_evicts_an_outline_of_the_same_box() {
+        let mut nms = RunningNms::new(0.7);
+        let b = [0.0, 0.0, 10.0, 10.0];
+        nms.insert(1, b, (0.95, 1.0, 0.1), &[]);
+        assert_eq!(nms.check(b, (0.95, 1.0, 0.9)), Some(vec![1]));
+        nms.insert(2, b, (0.95, 1.0, 0.9), &[1]);
+        assert_eq!(nms.check(b, (0.95, 1.0, 0.1)), None);
     }
 }

@@ -8,7 +8,7 @@
 use image::RgbImage;
 use thiserror::Error;
 
-use super::filter::{logits_box, near_crop_edge, FloatBox, RunningNms};
+use super::filter::{box_fill, logits_box, near_crop_edge, FloatBox, Rank, RunningNms};
 use super::{crop_boxes, point_grid, remove_small_regions};
 use super::{Control, Proposal, ProposalBatch, ProposalSet, ProposalSettings};
 use crate::decoder::{LowResMask, Prediction, Prompt};
@@ -168,8 +168,15 @@ struct Candidate<'a> {
     nms_box: FloatBox,
     predicted_iou: f32,
     stability_score: f32,
+    fill: f32,
     point: [f32; 2],
     granularity: u8,
+}
+
+impl Candidate<'_> {
+    fn rank(&self) -> Rank {
+        (self.predicted_iou, self.stability_score, self.fill)
+    }
 }
 
 /// The state of one run across crops and batches.
@@ -343,12 +350,13 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
             b.predicted_iou
                 .total_cmp(&a.predicted_iou)
                 .then(b.stability_score.total_cmp(&a.stability_score))
+                .then(b.fill.total_cmp(&a.fill))
         });
         let batch_start = self.next_index;
         let mut new = Vec::new();
         let mut removed = Vec::new();
         for c in candidates {
-            let rank = (c.predicted_iou, c.stability_score);
+            let rank = c.rank();
             let Some(evicted) = self.nms.check(c.nms_box, rank) else {
                 continue;
             };
@@ -408,6 +416,7 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
                     nms_box,
                     predicted_iou,
                     stability_score,
+                    fill: box_fill(low_res.logits(), LOW_RES as usize, s.mask_threshold),
                     point,
                     granularity: k as u8,
                 })
