@@ -88,6 +88,15 @@ pub enum TransferError {
         /// Attempts made.
         attempts: u32,
     },
+    /// The server closed the connection without a complete answer on every
+    /// attempt (a reset, or a hang-up before the answer or mid-file).
+    #[error(
+        "the server closed the connection without a complete answer on each of {attempts} attempts"
+    )]
+    Dropped {
+        /// Attempts made.
+        attempts: u32,
+    },
     /// The person stopped the download.
     #[error("the download was stopped")]
     Stopped,
@@ -138,7 +147,9 @@ pub fn after_status(
 pub fn after_broken(attempt: u32, backoff: Duration, error: TransferError) -> TransferStep {
     let passing = matches!(
         error,
-        TransferError::Unreachable { .. } | TransferError::BrokeOff { .. }
+        TransferError::Unreachable { .. }
+            | TransferError::BrokeOff { .. }
+            | TransferError::Dropped { .. }
     );
     if passing && attempt < ATTEMPTS {
         TransferStep::Retry(wait_before_retry(attempt, None, backoff))
@@ -250,6 +261,11 @@ mod tests {
         assert_eq!(
             after_broken(ATTEMPTS, BACKOFF, broke.clone()),
             TransferStep::Fail(broke)
+        );
+        let dropped = TransferError::Dropped { attempts: 2 };
+        assert_eq!(
+            after_broken(2, BACKOFF, dropped),
+            TransferStep::Retry(BACKOFF * 2)
         );
         for error in [
             TransferError::Stopped,

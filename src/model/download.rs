@@ -38,33 +38,71 @@ pub(crate) fn fetch(url: &str, patience: Patience) -> Result<Vec<u8>, TransferEr
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut response = agent
-            .get(url)
-            .call()
-            .map_err(|error| transport_error(&error, patience.stall))?;
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|value| value.to_str().ok())
-            .and_then(parse_retry_after);
-        let status = response.status().as_u16();
-        match transfer::after_status(status, attempt, retry_after, patience.backoff) {
-            TransferStep::Read => {
-                return response
-                    .body_mut()
-                    .with_config()
-                    .limit(MAX_MODEL_BYTES)
-                    .read_to_vec()
-                    .map_err(|error| transport_error(&error, patience.stall))
-            }
+        let step = match fetch_once(&agent, url, attempt, patience) {
+            Ok(bytes) => return Ok(bytes),
+            Err(step) => step,
+        };
+        match step {
             TransferStep::Retry(wait) => std::thread::sleep(wait),
             TransferStep::Fail(error) => return Err(error),
+            TransferStep::Read => {
+                return Err(TransferError::Other("the download went wrong".into()))
+            }
         }
     }
 }
 
-fn transport_error(error: &ureq::Error, stall: Duration) -> TransferError {
+/// One attempt: the request and the whole body, or what follows its failure.
+fn fetch_once(
+    agent: &ureq::Agent,
+    url: &str,
+    attempt: u32,
+    patience: Patience,
+) -> Result<Vec<u8>, TransferStep> {
+    let broken = |error: &ureq::Error| match transport_error(error, patience.stall, attempt) {
+        dropped @ TransferError::Dropped { .. } => {
+            transfer::after_broken(attempt, patience.backoff, dropped)
+        }
+        other => TransferStep::Fail(other),
+    };
+    let mut response = agent.get(url).call().map_err(|error| broken(&error))?;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string)
+    };
+    let retry_after = header("retry-after").as_deref().and_then(parse_retry_after);
+    let declared = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    let status = response.status().as_u16();
+    match transfer::after_status(status, attempt, retry_after, patience.backoff) {
+        TransferStep::Read => {}
+        step => return Err(step),
+    }
+    transfer::over_limit(declared, 0, MAX_MODEL_BYTES).map_err(TransferStep::Fail)?;
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_MODEL_BYTES)
+        .read_to_vec()
+        .map_err(|error| broken(&error))
+}
+
+fn transport_error(error: &ureq::Error, stall: Duration, attempt: u32) -> TransferError {
+    use std::io::ErrorKind;
     match error {
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::UnexpectedEof
+                    | ErrorKind::BrokenPipe
+            ) =>
+        {
+            TransferError::Dropped { attempts: attempt }
+        }
         ureq::Error::Timeout(_) => TransferError::Silent {
             seconds: stall.as_secs_f64(),
         },
@@ -85,6 +123,7 @@ mod tests {
     use std::net::TcpListener;
 
     use super::*;
+    use crate::transfer::ATTEMPTS;
 
     const QUICK: Patience = Patience {
         stall: Duration::from_millis(500),
@@ -176,18 +215,64 @@ mod tests {
     }
 
     #[test]
-    fn a_connection_closed_without_an_answer_is_an_error() {
+    fn a_server_that_hangs_up_is_tried_again_then_named() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let url = format!(
+            "http://{}/model.onnx",
+            listener.local_addr().expect("address")
+        );
+        let (seen, count) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(ATTEMPTS as usize) {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let _ =
+                    stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nhalf a mod");
+                let _ = seen.send(());
+            }
+        });
+        let message = fetch(&url, QUICK).expect_err("hung up").to_string();
+        assert_eq!(
+            message,
+            "the server closed the connection without a complete answer on each of 3 attempts"
+        );
+        assert_eq!(
+            count.try_iter().count(),
+            ATTEMPTS as usize,
+            "tried each time"
+        );
+    }
+
+    #[test]
+    fn a_file_declared_over_the_limit_is_refused_before_it_is_read() {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
         let url = format!(
             "http://{}/model.onnx",
             listener.local_addr().expect("address")
         );
         std::thread::spawn(move || {
-            if let Some(Ok(stream)) = listener.incoming().next() {
-                drop(stream);
+            if let Some(Ok(mut stream)) = listener.incoming().next() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                    3 * MAX_MODEL_BYTES / 2
+                );
+                let _ = stream.write_all(head.as_bytes());
+                std::thread::sleep(Duration::from_secs(2));
             }
         });
-        let message = fetch(&url, QUICK).expect_err("hung up").to_string();
-        assert!(!message.is_empty());
+        let message = fetch(&url, QUICK).expect_err("too large").to_string();
+        assert_eq!(
+            message,
+            "the file is larger than 2 GiB, too large for a model"
+        );
     }
 }
