@@ -36,7 +36,11 @@ How it works (all standard ONNX ops):
   the box and, with no positive point, seeds from the box centre;
   mask_input * 0.5 is added to the logits when has_mask_input is 1.
 - iou_predictions: 0.95 for a region, 0.2 when the seed colour is the
-  background colour, 0 for an empty mask.
+  background colour, 0.5 when the seed sits where colours mix (on an edge:
+  the colour spread around the seed, mean |x|^2 - |mean x|^2 sampled like the
+  seed colour, is above SEED_SPREAD^2, far above pixel noise), because a
+  mixed seed colour matches neither side and its regions are slivers of edge
+  or pieces of background; 0 for an empty mask.
 """
 
 import argparse
@@ -59,6 +63,7 @@ RGB_STD = 58.0
 TAU_TIGHT = 40.0 / RGB_STD
 TAU_LOOSE = 75.0 / RGB_STD
 TAU_BACKGROUND = 45.0 / RGB_STD
+SEED_SPREAD = 20.0 / RGB_STD
 EPS = 1e-6
 
 
@@ -221,6 +226,10 @@ def decoder():
     weight = g.mul(g.reduce_sum(wx, [1]), g.reduce_sum(wy, [1]))
     colour = g.div(colour, g.add(weight, g.scalar(EPS)))
     colour_sq = g.reduce_sum(g.mul(colour, colour), [1])
+    q_rows = g.reshape(q, [GRID, GRID])
+    seed_q = g.reduce_sum(g.mul(g.op("MatMul", [wy, q_rows]), wx), [1])
+    seed_q = g.div(seed_q, g.add(weight, g.scalar(EPS)))
+    seed_spread = g.sub(seed_q, colour_sq)
 
     tight = fraction_matching(g, colour, colour_sq, m_flat, q_flat, mm_flat, v_flat, TAU_TIGHT)
     loose = fraction_matching(g, colour, colour_sq, m_flat, q_flat, mm_flat, v_flat, TAU_LOOSE)
@@ -288,7 +297,11 @@ def decoder():
     seed_is_bg = g.as_float(g.op("Less", [seed_bg_d2, g.scalar(TAU_BACKGROUND**2)]))
     seed_is_bg = g.op("Reshape", [seed_is_bg, g.op("Concat", [bn, g.ints([1])], axis=0)])
     bg_prompt = g.op("ReduceMax", [g.mul(seed_is_bg, pos_w)], axes=[1], keepdims=0)
-    base = g.sub(g.scalar(0.95), g.mul(bg_prompt, g.scalar(0.75)))
+    mixed = g.as_float(g.op("Greater", [seed_spread, g.scalar(SEED_SPREAD**2)]))
+    mixed = g.op("Reshape", [mixed, g.op("Concat", [bn, g.ints([1])], axis=0)])
+    mixed_prompt = g.op("ReduceMax", [g.mul(mixed, pos_w)], axes=[1], keepdims=0)
+    unsure = g.op("Max", [g.mul(bg_prompt, g.scalar(0.75)), g.mul(mixed_prompt, g.scalar(0.45))])
+    base = g.sub(g.scalar(0.95), unsure)
     area = g.reduce_sum(final, [2, 3], keepdims=0)
     non_empty = g.clip01(g.div(area, g.scalar(4.0)))
     g.mul(base, non_empty, out="iou_predictions")

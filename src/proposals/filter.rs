@@ -73,12 +73,19 @@ pub(crate) fn near_crop_edge(
 }
 
 /// How candidates compete in NMS: predicted IoU first, as in SAM, with ties
-/// broken by the stability score so that, of two equally confident masks, the
-/// crisp one wins over a sliver of anti-aliased edge pixels spanning the same
-/// box, and remaining ties by [`box_fill`], so that a solid shape wins over an
-/// equally crisp outline or edge of it (a model whose scores tie, as the
-/// built-in test model's do, otherwise keeps whichever came first).
-pub(crate) type Rank = (f32, f32, f32);
+/// broken by how solidly a mask fills its box: its stability score times
+/// [`box_fill`]. Of two equally confident masks spanning one box, a solid
+/// shape wins over a crisp sliver or outline of its edge (which fills little
+/// of the box) and a crisp mask over a soft one of the same extent. A model
+/// whose scores tie, as the built-in test model's do, otherwise keeps
+/// whichever came first; ranking stability alone before fill let a perfectly
+/// stable edge sliver beat the 0.99-stable shape it outlines.
+pub(crate) type Rank = (f32, f32);
+
+/// The tie-break of [`Rank`]: how solidly a mask fills its box.
+pub(crate) fn solidity(stability_score: f32, fill: f32) -> f32 {
+    stability_score * fill
+}
 
 /// Greedy box NMS that runs as candidates arrive: a candidate enters unless a
 /// kept box overlapping it above the threshold ranks at least as high, and
@@ -182,16 +189,16 @@ mod tests {
         let mut nms = RunningNms::new(0.7);
         let a = [0.0, 0.0, 10.0, 10.0];
         let b = [0.0, 0.0, 10.0, 9.0];
-        assert_eq!(nms.check(a, (0.9, 0.9, 1.0)), Some(vec![]));
-        nms.insert(1, a, (0.9, 0.9, 1.0), &[]);
-        assert_eq!(nms.check(b, (0.8, 1.0, 1.0)), None);
-        assert_eq!(nms.check(b, (0.95, 0.5, 1.0)), Some(vec![1]));
-        nms.insert(2, b, (0.95, 0.5, 1.0), &[1]);
-        assert_eq!(nms.check(a, (0.9, 1.0, 1.0)), None);
-        assert_eq!(nms.check(a, (0.95, 0.4, 1.0)), None);
-        assert_eq!(nms.check(a, (0.95, 0.6, 1.0)), Some(vec![2]));
+        assert_eq!(nms.check(a, (0.9, 0.9)), Some(vec![]));
+        nms.insert(1, a, (0.9, 0.9), &[]);
+        assert_eq!(nms.check(b, (0.8, 1.0)), None);
+        assert_eq!(nms.check(b, (0.95, 0.5)), Some(vec![1]));
+        nms.insert(2, b, (0.95, 0.5), &[1]);
+        assert_eq!(nms.check(a, (0.9, 1.0)), None);
+        assert_eq!(nms.check(a, (0.95, 0.4)), None);
+        assert_eq!(nms.check(a, (0.95, 0.6)), Some(vec![2]));
         assert_eq!(
-            nms.check([20.0, 20.0, 30.0, 30.0], (0.1, 0.1, 1.0)),
+            nms.check([20.0, 20.0, 30.0, 30.0], (0.1, 0.1)),
             Some(vec![])
         );
     }
@@ -200,9 +207,29 @@ mod tests {
     fn on_equal_scores_a_solid_mask_evicts_an_outline_of_the_same_box() {
         let mut nms = RunningNms::new(0.7);
         let b = [0.0, 0.0, 10.0, 10.0];
-        nms.insert(1, b, (0.95, 1.0, 0.1), &[]);
-        assert_eq!(nms.check(b, (0.95, 1.0, 0.9)), Some(vec![1]));
-        nms.insert(2, b, (0.95, 1.0, 0.9), &[1]);
-        assert_eq!(nms.check(b, (0.95, 1.0, 0.1)), None);
+        let outline = (0.95, solidity(1.0, 0.1));
+        let solid = (0.95, solidity(1.0, 0.9));
+        nms.insert(1, b, outline, &[]);
+        assert_eq!(nms.check(b, solid), Some(vec![1]));
+        nms.insert(2, b, solid, &[1]);
+        assert_eq!(nms.check(b, outline), None);
+    }
+
+    #[test]
+    fn a_slightly_less_stable_solid_shape_beats_a_perfectly_stable_sliver() {
+        let mut nms = RunningNms::new(0.7);
+        let b = [0.0, 0.0, 10.0, 10.0];
+        let sliver = (0.95, solidity(1.0, 0.15));
+        let shape = (0.95, solidity(0.991, 0.5));
+        nms.insert(1, b, sliver, &[]);
+        assert_eq!(nms.check(b, shape), Some(vec![1]));
+    }
+
+    #[test]
+    fn of_two_masks_filling_a_box_alike_the_crisper_wins() {
+        let mut nms = RunningNms::new(0.7);
+        let b = [0.0, 0.0, 10.0, 10.0];
+        nms.insert(1, b, (0.95, solidity(0.96, 0.8)), &[]);
+        assert_eq!(nms.check(b, (0.95, solidity(0.99, 0.8))), Some(vec![1]));
     }
 }

@@ -8,7 +8,7 @@
 use image::RgbImage;
 use thiserror::Error;
 
-use super::filter::{box_fill, logits_box, near_crop_edge, FloatBox, Rank, RunningNms};
+use super::filter::{box_fill, logits_box, near_crop_edge, solidity, FloatBox, Rank, RunningNms};
 use super::{crop_boxes, point_grid, remove_small_regions};
 use super::{Control, Proposal, ProposalBatch, ProposalSet, ProposalSettings};
 use crate::decoder::{LowResMask, Prediction, Prompt};
@@ -175,7 +175,10 @@ struct Candidate<'a> {
 
 impl Candidate<'_> {
     fn rank(&self) -> Rank {
-        (self.predicted_iou, self.stability_score, self.fill)
+        (
+            self.predicted_iou,
+            solidity(self.stability_score, self.fill),
+        )
     }
 }
 
@@ -347,10 +350,8 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
             candidates.extend(found);
         }
         candidates.sort_by(|a, b| {
-            b.predicted_iou
-                .total_cmp(&a.predicted_iou)
-                .then(b.stability_score.total_cmp(&a.stability_score))
-                .then(b.fill.total_cmp(&a.fill))
+            let (a, b) = (a.rank(), b.rank());
+            b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1))
         });
         let batch_start = self.next_index;
         let mut new = Vec::new();
