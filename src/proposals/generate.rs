@@ -162,6 +162,24 @@ fn coarse_to_fine(points: Vec<[f32; 2]>, per_side: u32) -> Vec<[f32; 2]> {
     order.into_iter().map(|(_, k)| points[k]).collect()
 }
 
+/// The index of the low-resolution mask cell under a point of the model's
+/// 1024 frame.
+fn low_res_cell((x, y): (f32, f32)) -> usize {
+    let cell = |v: f32| ((v * LOW_RES as f32 / SIDE as f32).max(0.0) as u32).min(LOW_RES - 1);
+    (cell(y) * LOW_RES + cell(x)) as usize
+}
+
+/// The smallest of a prediction's masks that holds the cell `at_point`: the
+/// local region a prompt there lies in. `None` when no mask holds it.
+fn local_mask(prediction: &Prediction, at_point: usize, threshold: f32) -> Option<&LowResMask> {
+    let cells = |m: &LowResMask| m.logits().iter().filter(|&&l| l > threshold).count();
+    prediction
+        .masks
+        .iter()
+        .filter(|m| m.logits().get(at_point).is_some_and(|&l| l > threshold))
+        .min_by_key(|m| cells(m))
+}
+
 /// A mask that passed the cheap filters, before upsampling.
 struct Candidate<'a> {
     low_res: &'a LowResMask,
@@ -303,23 +321,23 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
 
     /// Whether an earlier prompt's local mask covers the point (given in the
     /// model's 1024 frame).
-    fn is_covered(&self, (x, y): (f32, f32)) -> bool {
-        let cell = |v: f32| ((v * LOW_RES as f32 / SIDE as f32).max(0.0) as u32).min(LOW_RES - 1);
-        self.covered[(cell(y) * LOW_RES + cell(x)) as usize]
+    fn is_covered(&self, point: (f32, f32)) -> bool {
+        self.covered[low_res_cell(point)]
     }
 
-    /// Marks the region a prompt explored as covered: its smallest mask,
-    /// the local region the point lies in (a coarser granularity could
-    /// swallow a nested shape whose own points still need a prompt).
-    fn cover_explored(&mut self, prediction: &Prediction) {
-        let threshold = self.settings.mask_threshold;
-        let cells = |m: &LowResMask| m.logits().iter().filter(|&&l| l > threshold).count();
-        let smallest = prediction
-            .masks
-            .iter()
-            .filter(|m| cells(m) > 0)
-            .min_by_key(|m| cells(m));
-        if let Some(mask) = smallest {
+    /// Marks the region a prompt explored as covered: the smallest of its
+    /// masks that holds the prompt's own point (`model_point`, in the 1024
+    /// frame), the local region the point lies in. A coarser granularity could
+    /// swallow a nested shape whose own points still need a prompt, and a mask
+    /// that misses the point (a neighbouring object reached from a prompt on
+    /// the background) says nothing about the region the point lies in.
+    fn cover_explored(&mut self, prediction: &Prediction, model_point: (f32, f32)) {
+        let local = local_mask(
+            prediction,
+            low_res_cell(model_point),
+            self.settings.mask_threshold,
+        );
+        if let Some(mask) = local {
             self.cover(mask);
         }
     }
@@ -342,10 +360,13 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
         predictions: &[Prediction],
     ) -> (Vec<Proposal>, Vec<usize>) {
         let mut candidates: Vec<Candidate> = Vec::new();
+        let frame = *embedding.frame();
         for (&point, prediction) in points.iter().zip(predictions) {
             let found = self.candidates(embedding, crop, point, prediction);
             if self.settings.skip_covered {
-                self.cover_explored(prediction);
+                let [x, y] = point;
+                let model_point = frame.to_model(x - crop.x0 as f32, y - crop.y0 as f32);
+                self.cover_explored(prediction, model_point);
             }
             candidates.extend(found);
         }
@@ -517,5 +538,44 @@ mod tests {
         let mut sorted = ordered.clone();
         sorted.sort_by(|a, b| (a[1], a[0]).partial_cmp(&(b[1], b[0])).unwrap());
         assert_eq!(sorted, points);
+    }
+
+    fn square(x0: usize, y0: usize, side: usize) -> LowResMask {
+        let n = LOW_RES as usize;
+        let logits = (0..n * n)
+            .map(|i| {
+                let (x, y) = (i % n, i / n);
+                let inside = (x0..x0 + side).contains(&x) && (y0..y0 + side).contains(&y);
+                if inside {
+                    10.0
+                } else {
+                    -10.0
+                }
+            })
+            .collect();
+        LowResMask::from_logits(logits).expect("a full low-res grid")
+    }
+
+    #[test]
+    fn the_local_mask_is_the_smallest_that_holds_the_point() {
+        let prediction = Prediction {
+            masks: vec![square(10, 10, 40), square(60, 60, 5), square(10, 10, 20)],
+            iou: vec![0.2; 3],
+        };
+        let inside_both = low_res_cell((15.0 * 4.0, 15.0 * 4.0));
+        let local = local_mask(&prediction, inside_both, 0.0).expect("a mask holds the point");
+        assert_eq!(local.logits(), square(10, 10, 20).logits());
+        let only_in_large = low_res_cell((40.0 * 4.0, 40.0 * 4.0));
+        let local = local_mask(&prediction, only_in_large, 0.0).expect("a mask holds the point");
+        assert_eq!(local.logits(), square(10, 10, 40).logits());
+    }
+
+    #[test]
+    fn a_mask_beside_the_point_is_not_its_local_region() {
+        let prediction = Prediction {
+            masks: vec![square(60, 60, 5)],
+            iou: vec![0.2],
+        };
+        assert!(local_mask(&prediction, low_res_cell((4.0, 4.0)), 0.0).is_none());
     }
 }

@@ -84,7 +84,7 @@ pub fn classify(m: &Measures) -> Option<ShapeWord> {
         return None;
     }
     if m.fill < 0.62 {
-        return (m.corners <= 4).then_some(ShapeWord::Triangle);
+        return (m.corners <= 5).then_some(ShapeWord::Triangle);
     }
     if m.fill > 0.88 {
         return Some(if m.aspect < 1.2 {
@@ -602,6 +602,30 @@ mod tests {
                 "star r={r}"
             );
         }
+    }
+
+    #[test]
+    fn a_triangle_with_blunted_vertices_is_still_a_triangle() {
+        let cut = |from: Point, to: Point| {
+            [
+                from[0] + (to[0] - from[0]) * 0.1,
+                from[1] + (to[1] - from[1]) * 0.1,
+            ]
+        };
+        let (tip, left, right) = ([50.0, 8.0], [8.0, 90.0], [92.0, 90.0]);
+        let blunted = polygon_mask(
+            100,
+            &[
+                cut(tip, left),
+                cut(left, tip),
+                cut(left, right),
+                right,
+                cut(tip, right),
+            ],
+        );
+        let measures = measure(&blunted).expect("a shape");
+        assert_eq!(measures.corners, 5, "each cut vertex counts as two corners");
+        assert_eq!(classify(&measures), Some(ShapeWord::Triangle));
     }
 
     #[test]
