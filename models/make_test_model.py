@@ -15,7 +15,9 @@ How it works (all standard ONNX ops):
   squared norm q, and of "pixel is not padding" the valid fraction v. The five
   256x256 maps are packed into 80 of the 256 embedding channels by
   space-to-depth; the rest are zero.
-- decoder, per point: the seed colour c is sampled bilinearly from m. For a
+- decoder, per point: the seed colour c is the mean colour m of the most
+  uniform of the four cells around the point (least spread q - |m|^2), so a
+  point beside an edge takes the colour of its own side. For a
   cell holding a fraction f of colour c and the rest of one other colour,
   |m - c|^2 / mean|x - c|^2 = 1 - f, so the fraction of the cell that matches
   the seed is recovered from (m, q) with sub-cell precision (with a tolerance
@@ -37,8 +39,8 @@ How it works (all standard ONNX ops):
   mask_input * 0.5 is added to the logits when has_mask_input is 1.
 - iou_predictions: 0.95 for a region, 0.2 when the seed colour is the
   background colour, 0.5 when the seed sits where colours mix (on an edge:
-  the colour spread around the seed, mean |x|^2 - |mean x|^2 sampled like the
-  seed colour, is above SEED_SPREAD^2, far above pixel noise), because a
+  even the seed cell's colour spread, mean |x|^2 - |mean x|^2, is above
+  SEED_SPREAD^2, far above pixel noise), because a
   mixed seed colour matches neither side and its regions are slivers of edge
   or pieces of background; 0 for an empty mask.
 """
@@ -58,7 +60,7 @@ PACKED_MAPS = 5
 PACKED_CHANNELS = PACKED_MAPS * 16
 EMBED_CHANNELS = 256
 GROW_STEPS = 48
-LOGIT_SCALE = 20.0
+LOGIT_SCALE = 60.0
 RGB_STD = 58.0
 TAU_TIGHT = 40.0 / RGB_STD
 TAU_LOOSE = 75.0 / RGB_STD
@@ -174,6 +176,45 @@ def hat_weights(g, coord, n, cell):
     return g.op("Relu", [g.sub(g.scalar(1.0), g.op("Abs", [g.sub(u, centres)]))])
 
 
+def neighbour_cells(g, coord):
+    """One-hot rows [K, GRID] of the two cells whose centres bracket a coordinate [K,1] (1024 frame)."""
+    u = g.sub(g.div(coord, g.scalar(4.0)), g.scalar(0.5))
+    first = g.op("Clip", [g.op("Floor", [u]), g.scalar(0.0), g.scalar(GRID - 2.0)])
+    cells = g.const(np.arange(GRID, dtype=np.float32).reshape(1, GRID))
+    return [g.as_float(g.op("Equal", [cells, g.add(first, g.scalar(k))])) for k in (0.0, 1.0)]
+
+
+def seed_colour(g, sx, sy, m_rows, q_grid, v_grid):
+    """The seed colour [K,3] of a point and its colour spread [K,1].
+
+    Of the four cells around the point, the seed is the one whose pixels agree
+    most (least spread q - |m|^2; a cell with padding in it counts as mixed),
+    so a point beside an edge takes the colour of the side it is on instead of
+    a mix of both. The spread is that cell's: only a point whose every
+    neighbouring cell straddles an edge is a mixed seed.
+    """
+    rows_x = neighbour_cells(g, sx)
+    rows_y = neighbour_cells(g, sy)
+    colours, spreads = [], []
+    for ry in rows_y:
+        m_row = g.reshape(g.op("MatMul", [ry, m_rows]), [-1, 3, GRID])
+        q_row = g.op("MatMul", [ry, q_grid])
+        v_row = g.op("MatMul", [ry, v_grid])
+        for rx in rows_x:
+            c = g.reduce_sum(g.mul(m_row, g.op("Unsqueeze", [rx, g.ints([1])])), [2], keepdims=0)
+            cq = g.reduce_sum(g.mul(q_row, rx), [1])
+            cv = g.reduce_sum(g.mul(v_row, rx), [1])
+            padding = g.mul(g.sub(g.scalar(1.0), cv), g.scalar(100.0))
+            colours.append(g.op("Unsqueeze", [c, g.ints([1])]))
+            spreads.append(g.add(g.sub(cq, g.reduce_sum(g.mul(c, c), [1])), padding))
+    spread = g.op("Concat", spreads, axis=1)
+    least = g.op("ReduceMin", [spread], axes=[1], keepdims=1)
+    pick = g.as_float(g.op("Equal", [spread, least]))
+    pick = g.div(pick, g.reduce_sum(pick, [1]))
+    colour = g.reduce_sum(g.mul(g.op("Concat", colours, axis=1), g.op("Unsqueeze", [pick, g.ints([2])])), [1], keepdims=0)
+    return colour, least
+
+
 def decoder():
     g = Graph("dec")
     emb = "image_embeddings"
@@ -219,17 +260,8 @@ def decoder():
 
     sx = g.reshape(seed_x, [-1, 1])
     sy = g.reshape(seed_y, [-1, 1])
-    wx = hat_weights(g, sx, GRID, 4.0)
-    wy = hat_weights(g, sy, GRID, 4.0)
-    rows = g.reshape(g.op("MatMul", [wy, m_rows]), [-1, 3, GRID])
-    colour = g.reduce_sum(g.mul(rows, g.op("Unsqueeze", [wx, g.ints([1])])), [2], keepdims=0)
-    weight = g.mul(g.reduce_sum(wx, [1]), g.reduce_sum(wy, [1]))
-    colour = g.div(colour, g.add(weight, g.scalar(EPS)))
+    colour, seed_spread = seed_colour(g, sx, sy, m_rows, g.reshape(q, [GRID, GRID]), g.reshape(v, [GRID, GRID]))
     colour_sq = g.reduce_sum(g.mul(colour, colour), [1])
-    q_rows = g.reshape(q, [GRID, GRID])
-    seed_q = g.reduce_sum(g.mul(g.op("MatMul", [wy, q_rows]), wx), [1])
-    seed_q = g.div(seed_q, g.add(weight, g.scalar(EPS)))
-    seed_spread = g.sub(seed_q, colour_sq)
 
     tight = fraction_matching(g, colour, colour_sq, m_flat, q_flat, mm_flat, v_flat, TAU_TIGHT)
     loose = fraction_matching(g, colour, colour_sq, m_flat, q_flat, mm_flat, v_flat, TAU_LOOSE)

@@ -124,14 +124,25 @@ impl LowResMask {
     pub fn to_mask(&self, frame: &Frame, threshold: f32) -> Mask {
         let xs: Vec<Tap> = (0..frame.orig_w).map(|x| Tap::new(x, frame.sx())).collect();
         let ys: Vec<Tap> = (0..frame.orig_h).map(|y| Tap::new(y, frame.sy())).collect();
-        let n = LOW_RES as usize;
         Mask::from_fn(frame.orig_w, frame.orig_h, |x, y| {
-            let (tx, ty) = (xs[x as usize], ys[y as usize]);
-            let at = |row: usize, col: usize| self.logits[row * n + col];
-            let top = at(ty.i0, tx.i0) * (1.0 - tx.f) + at(ty.i0, tx.i1) * tx.f;
-            let bottom = at(ty.i1, tx.i0) * (1.0 - tx.f) + at(ty.i1, tx.i1) * tx.f;
-            top * (1.0 - ty.f) + bottom * ty.f > threshold
+            self.sample(xs[x as usize], ys[y as usize]) > threshold
         })
+    }
+
+    /// The logit at a point of the 1024 model frame, interpolated as
+    /// [`LowResMask::to_mask`] does, so whether the upsampled mask holds a
+    /// point is known to sub-cell precision.
+    pub fn logit_at(&self, (x, y): (f32, f32)) -> f32 {
+        self.sample(Tap::at(x), Tap::at(y))
+    }
+
+    /// The bilinear mix of the four logits around one sampling position.
+    fn sample(&self, tx: Tap, ty: Tap) -> f32 {
+        let n = LOW_RES as usize;
+        let at = |row: usize, col: usize| self.logits[row * n + col];
+        let top = at(ty.i0, tx.i0) * (1.0 - tx.f) + at(ty.i0, tx.i1) * tx.f;
+        let bottom = at(ty.i1, tx.i0) * (1.0 - tx.f) + at(ty.i1, tx.i1) * tx.f;
+        top * (1.0 - ty.f) + bottom * ty.f
     }
 
     /// SAM's stability score: the IoU between the mask thresholded at
@@ -167,9 +178,14 @@ struct Tap {
 impl Tap {
     /// The grid position of original pixel `p`'s centre, `factor` = frame px per original px.
     fn new(p: u32, factor: f32) -> Self {
+        Self::at((p as f32 + 0.5) * factor)
+    }
+
+    /// The grid position of a coordinate of the 1024 model frame.
+    fn at(model: f32) -> Self {
         let cell = 1024.0 / LOW_RES as f32;
         let last = (LOW_RES - 1) as f32;
-        let u = ((p as f32 + 0.5) * factor / cell - 0.5).clamp(0.0, last);
+        let u = (model / cell - 0.5).clamp(0.0, last);
         let i0 = u.floor() as usize;
         Self {
             i0,
@@ -741,6 +757,22 @@ mod tests {
         // Cell 128 starts at frame x = 512, original x = 256.
         assert!(mask.get(254, 100) && !mask.get(257, 100));
         assert_eq!(mask.area(), 256 * 256);
+    }
+
+    #[test]
+    fn logit_at_agrees_with_the_upsampled_mask_between_cell_centres() {
+        // A ramp over x: logit = cell column - 100, so 0 at the centre of cell 100
+        // (frame x = 100 * 4 + 2), positive to its right.
+        let ramp = grid_mask(|x, _| x as f32 - 100.0);
+        assert!((ramp.logit_at((402.0, 40.0))).abs() < 1e-4);
+        assert!((ramp.logit_at((403.0, 40.0)) - 0.25).abs() < 1e-4);
+        assert!(ramp.logit_at((401.0, 40.0)) < 0.0);
+        let frame = Frame::new(1024, 1024);
+        let mask = ramp.to_mask(&frame, 0.0);
+        for x in 395..410 {
+            let centre = (x as f32 + 0.5, 40.5);
+            assert_eq!(mask.get(x, 40), ramp.logit_at(centre) > 0.0, "x = {x}");
+        }
     }
 
     #[test]

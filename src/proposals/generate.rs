@@ -169,14 +169,16 @@ fn low_res_cell((x, y): (f32, f32)) -> usize {
     (cell(y) * LOW_RES + cell(x)) as usize
 }
 
-/// The smallest of a prediction's masks that holds the cell `at_point`: the
-/// local region a prompt there lies in. `None` when no mask holds it.
-fn local_mask(prediction: &Prediction, at_point: usize, threshold: f32) -> Option<&LowResMask> {
+/// The smallest of a prediction's masks that holds the point `at` (in the
+/// 1024 model frame, judged as the upsampled mask would: a point beside an
+/// object, in a cell the object partly fills, is not on it): the local
+/// region a prompt there lies in. `None` when no mask holds it.
+fn local_mask(prediction: &Prediction, at: (f32, f32), threshold: f32) -> Option<&LowResMask> {
     let cells = |m: &LowResMask| m.logits().iter().filter(|&&l| l > threshold).count();
     prediction
         .masks
         .iter()
-        .filter(|m| m.logits().get(at_point).is_some_and(|&l| l > threshold))
+        .filter(|m| m.logit_at(at) > threshold)
         .min_by_key(|m| cells(m))
 }
 
@@ -332,11 +334,7 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
     /// that misses the point (a neighbouring object reached from a prompt on
     /// the background) says nothing about the region the point lies in.
     fn cover_explored(&mut self, prediction: &Prediction, model_point: (f32, f32)) {
-        let local = local_mask(
-            prediction,
-            low_res_cell(model_point),
-            self.settings.mask_threshold,
-        );
+        let local = local_mask(prediction, model_point, self.settings.mask_threshold);
         if let Some(mask) = local {
             self.cover(mask);
         }
@@ -562,10 +560,10 @@ mod tests {
             masks: vec![square(10, 10, 40), square(60, 60, 5), square(10, 10, 20)],
             iou: vec![0.2; 3],
         };
-        let inside_both = low_res_cell((15.0 * 4.0, 15.0 * 4.0));
+        let inside_both = (15.0 * 4.0, 15.0 * 4.0);
         let local = local_mask(&prediction, inside_both, 0.0).expect("a mask holds the point");
         assert_eq!(local.logits(), square(10, 10, 20).logits());
-        let only_in_large = low_res_cell((40.0 * 4.0, 40.0 * 4.0));
+        let only_in_large = (40.0 * 4.0, 40.0 * 4.0);
         let local = local_mask(&prediction, only_in_large, 0.0).expect("a mask holds the point");
         assert_eq!(local.logits(), square(10, 10, 40).logits());
     }
@@ -576,6 +574,32 @@ mod tests {
             masks: vec![square(60, 60, 5)],
             iou: vec![0.2],
         };
-        assert!(local_mask(&prediction, low_res_cell((4.0, 4.0)), 0.0).is_none());
+        assert!(local_mask(&prediction, (4.0, 4.0), 0.0).is_none());
+    }
+
+    #[test]
+    fn a_point_in_a_cell_an_object_partly_fills_but_off_the_object_is_not_on_it() {
+        // The object fills cells 10..30 and most of column 9 (logit 2): the
+        // upsampled mask starts a quarter of a cell into column 9.
+        let n = LOW_RES as usize;
+        let logits = (0..n * n)
+            .map(|i| {
+                let (x, y) = (i % n, i / n);
+                match (x, (10..30).contains(&y)) {
+                    (10..30, true) => 10.0,
+                    (9, true) => 2.0,
+                    _ => -10.0,
+                }
+            })
+            .collect();
+        let object = LowResMask::from_logits(logits).expect("a full low-res grid");
+        let prediction = Prediction {
+            masks: vec![object],
+            iou: vec![0.2],
+        };
+        let (outside, inside) = ((37.0, 60.0), (39.0, 60.0));
+        assert_eq!(low_res_cell(outside), low_res_cell(inside));
+        assert!(local_mask(&prediction, outside, 0.0).is_none());
+        assert!(local_mask(&prediction, inside, 0.0).is_some());
     }
 }
