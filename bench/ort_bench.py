@@ -1,6 +1,7 @@
 """onnxruntime reference for `twinseg bench`: the same model files and the
 same prepared inputs, timed the same way (one warm-up, then N runs), with one
-intra-op thread (as tract runs) and with onnxruntime's default threads.
+intra-op thread and with onnxruntime's default threads (one per core, as
+`twinseg bench` uses by default).
 
 Prints one JSON object on stdout: per step a list of run times in ms.
 """

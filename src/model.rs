@@ -173,6 +173,40 @@ pub enum ModelError {
     /// A prompt cannot be given to the decoder.
     #[error("invalid prompt: {0}")]
     Prompt(String),
+    /// The thread pool for the models could not be started.
+    #[error("could not start {threads} threads for the models: {message}")]
+    Threads {
+        /// How many were asked for.
+        threads: usize,
+        /// The operating system's reason.
+        message: String,
+    },
+}
+
+/// Sets how many threads every model of this process runs its matrix
+/// products and convolutions on (1: the calling thread only, the default).
+///
+/// The encoder's convolutions dominate an image's cost and split well across
+/// cores; results are the same for any number of threads. Native builds
+/// only: the page's worker runs on one thread.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn use_threads(threads: usize) -> Result<(), ModelError> {
+    use tract_linalg::multithread::{set_default_executor, Executor};
+    let executor = if threads <= 1 {
+        Executor::SingleThread
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("twinseg-model-{i}"))
+            .num_threads(threads)
+            .build()
+            .map_err(|e| ModelError::Threads {
+                threads,
+                message: e.to_string(),
+            })?;
+        Executor::MultiThread(std::sync::Arc::new(pool))
+    };
+    set_default_executor(executor);
+    Ok(())
 }
 
 impl ModelError {
@@ -588,5 +622,31 @@ mod tests {
             err.contains("`point_coords`") && err.contains("[batch, num_points, 2]"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn more_threads_give_the_same_embedding_and_masks() {
+        let model = SamModel::builtin().expect("the built-in model loads");
+        let scene = crate::scenes::generate(3);
+        let image = scene.image;
+        let prompts: Vec<Prompt> = scene
+            .objects
+            .iter()
+            .map(|o| Prompt::point(o.centre.0, o.centre.1))
+            .collect();
+        let run = |threads| {
+            use_threads(threads).expect("a thread pool starts");
+            let embedding = model.embed(&image).expect("the encoder runs");
+            let predictions = model
+                .predict_batch(&embedding, &prompts)
+                .expect("the decoder runs");
+            (
+                embedding.values().expect("the embedding reads"),
+                predictions,
+            )
+        };
+        let (two_threads, one_thread) = (run(2), run(1));
+        assert!(two_threads.1.iter().any(|p| p.iou.iter().any(|&v| v > 0.9)));
+        assert_eq!(two_threads, one_thread);
     }
 }
