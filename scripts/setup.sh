@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the app and the test suite need, idempotently and only
-# from package registries (crates.io, npm, Debian): the wasm32 target, trunk and
+# from package registries (crates.io, npm, Debian): the wasm32 target, the
+# pinned nightly with rust-src for the threaded worker, trunk and
 # wasm-bindgen-cli (pinned), Debian's Chromium and Firefox ESR, and the npm packages of
 # package-lock.json. Safe to run again: each step checks before it installs.
 set -euo pipefail
@@ -17,6 +18,17 @@ ensure_wasm_target() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     log "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# The threaded worker (scripts/build-threads.sh) rebuilds std with wasm
+# atomics, which needs nightly and its std sources.
+ensure_nightly() {
+  local toolchain
+  toolchain=$(cat scripts/nightly-toolchain)
+  if ! rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^rust-src'; then
+    log "installing $toolchain with rust-src"
+    rustup toolchain install "$toolchain" --profile minimal --component rust-src
   fi
 }
 
@@ -67,6 +79,7 @@ ensure_npm_packages() {
 
 main() {
   ensure_wasm_target
+  ensure_nightly
   cargo fetch --locked
   ensure_trunk
   ensure_wasm_bindgen

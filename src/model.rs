@@ -188,25 +188,38 @@ pub enum ModelError {
 ///
 /// The encoder's convolutions dominate an image's cost and split well across
 /// cores; results are the same for any number of threads. Native builds
-/// only: the page's worker runs on one thread.
+/// only: in the browser, threads are Web Workers that the page's worker
+/// starts itself and hands over with [`use_thread_pool`].
 #[cfg(not(target_arch = "wasm32"))]
 pub fn use_threads(threads: usize) -> Result<(), ModelError> {
-    use tract_linalg::multithread::{set_default_executor, Executor};
-    let executor = if threads <= 1 {
-        Executor::SingleThread
-    } else {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .thread_name(|i| format!("twinseg-model-{i}"))
-            .num_threads(threads)
-            .build()
-            .map_err(|e| ModelError::Threads {
-                threads,
-                message: e.to_string(),
-            })?;
-        Executor::MultiThread(std::sync::Arc::new(pool))
-    };
-    set_default_executor(executor);
+    if threads <= 1 {
+        use_single_thread();
+        return Ok(());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("twinseg-model-{i}"))
+        .num_threads(threads)
+        .build()
+        .map_err(|e| ModelError::Threads {
+            threads,
+            message: e.to_string(),
+        })?;
+    use_thread_pool(pool);
     Ok(())
+}
+
+/// Runs every model of this process on `pool` from now on: the way in for
+/// pools whose threads the caller starts itself (Web Workers sharing the
+/// wasm memory), where rayon cannot spawn threads on its own.
+pub fn use_thread_pool(pool: rayon::ThreadPool) {
+    use tract_linalg::multithread::{set_default_executor, Executor};
+    set_default_executor(Executor::MultiThread(std::sync::Arc::new(pool)));
+}
+
+/// Runs every model of this process on the calling thread only.
+pub fn use_single_thread() {
+    use tract_linalg::multithread::{set_default_executor, Executor};
+    set_default_executor(Executor::SingleThread);
 }
 
 impl ModelError {

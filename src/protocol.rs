@@ -213,12 +213,22 @@ pub enum ModelPart {
     Decoder,
 }
 
+/// The thread count of a worker that does not say.
+fn one_thread() -> u32 {
+    1
+}
+
 /// Reports from the worker to the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromWorker {
     /// The worker has started and takes requests. No payload.
-    Ready,
+    Ready {
+        /// How many threads run the models: 1, or the pool the threaded
+        /// build started (only where the page is cross-origin isolated).
+        #[serde(default = "one_thread")]
+        threads: u32,
+    },
     /// Work on an image entered a new stage. No payload.
     Progress {
         /// The image the work is for.
@@ -571,7 +581,7 @@ mod tests {
     #[test]
     fn reports_round_trip_through_json() {
         let reports = [
-            FromWorker::Ready,
+            FromWorker::Ready { threads: 2 },
             FromWorker::Progress {
                 image_id: 1,
                 stage: Stage::LoadingModel,

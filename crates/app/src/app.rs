@@ -22,7 +22,7 @@ use crate::model::ModelPicker;
 use crate::params::StartParams;
 use crate::picker::ImagePicker;
 use crate::status::{ErrorAlert, StatusPanel};
-use crate::worker::{describe, Report, WorkerClient};
+use crate::worker::{describe, Report, WorkerBuild, WorkerClient};
 
 /// Files above this size are refused before they are read.
 const MAX_FILE_BYTES: f64 = 256.0 * 1024.0 * 1024.0;
@@ -177,10 +177,14 @@ pub struct AppState {
     file: StoredValue<Option<File>, LocalStorage>,
     /// Worker crashes since an image last finished.
     restarts: StoredValue<u32>,
+    /// The build of the worker to start (threaded on isolated pages).
+    build: StoredValue<WorkerBuild>,
+    /// How many threads the running worker's models use.
+    pub threads: RwSignal<u32>,
 }
 
 impl AppState {
-    fn new() -> Self {
+    fn new(build: WorkerBuild) -> Self {
         Self {
             worker: RwSignal::new(WorkerState::Starting),
             image: RwSignal::new(None),
@@ -195,13 +199,15 @@ impl AppState {
             flow: Flow::new(),
             file: StoredValue::new_local(None),
             restarts: StoredValue::new(0),
+            build: StoredValue::new(build),
+            threads: RwSignal::new(1),
         }
     }
 
     fn start_worker(self) {
         let on_report = move |report| self.receive(report);
         let on_failure = move |message| spawn_local(async move { self.worker_failed(message) });
-        match WorkerClient::spawn(on_report, on_failure) {
+        match WorkerClient::spawn(self.build.get_value(), on_report, on_failure) {
             Ok(client) => self.client.set_value(Some(Rc::new(client))),
             Err(message) => {
                 self.worker.set(WorkerState::Broken);
@@ -214,6 +220,12 @@ impl AppState {
     /// which gets the model and the current image again; the picture, and
     /// everything else the person did in the page, stays.
     fn worker_failed(self, message: String) {
+        if self.worker.get_untracked() == WorkerState::Starting
+            && self.build.get_value() != WorkerBuild::Single
+        {
+            self.fall_back_to_one_thread(&message);
+            return;
+        }
         let restarts = self.restarts.get_value();
         if self.worker.get_untracked() != WorkerState::Ready || restarts >= MAX_RESTARTS {
             self.client.set_value(None);
@@ -241,6 +253,19 @@ impl AppState {
         self.error.set(Some(format!(
             "{message} The worker was restarted; your image and question are kept."
         )));
+    }
+
+    /// A threaded worker that could not start is replaced by the
+    /// single-threaded build, which needs nothing of the page; requests made
+    /// meanwhile go to it.
+    fn fall_back_to_one_thread(self, message: &str) {
+        web_sys::console::warn_1(
+            &format!("twinseg: the threaded worker did not start ({message}); using one thread.")
+                .into(),
+        );
+        self.build.set_value(WorkerBuild::Single);
+        self.client.set_value(None);
+        self.start_worker();
     }
 
     /// Starts work on a file the person gave: read it, hand it to the worker.
@@ -368,7 +393,8 @@ impl AppState {
         })
     }
 
-    fn worker_ready(self) {
+    fn worker_ready(self, threads: u32) {
+        self.threads.set(threads);
         self.worker.set(WorkerState::Ready);
         self.share_cancel_flag();
         let pending = self
@@ -496,7 +522,7 @@ impl AppState {
             return;
         }
         match report.message {
-            FromWorker::Ready => self.worker_ready(),
+            FromWorker::Ready { threads } => self.worker_ready(threads),
             FromWorker::Progress { image_id, stage } => {
                 self.update_current(image_id, |image| image.stage = Some(stage));
             }
@@ -555,9 +581,9 @@ impl AppState {
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    let state = AppState::new();
-    state.start_worker();
     let params = StartParams::from_location();
+    let state = AppState::new(WorkerBuild::choose(params.threads));
+    state.start_worker();
     params.apply(state);
     provide_context(params.clone());
     let on_file = Callback::new(move |file: File| state.open(file));
@@ -579,7 +605,7 @@ pub fn App() -> impl IntoView {
                 </p>
             </header>
             <ImagePicker on_file=on_file />
-            <StatusPanel worker=state.worker image=state.image on_cancel=on_cancel />
+            <StatusPanel worker=state.worker threads=state.threads image=state.image on_cancel=on_cancel />
             <ErrorAlert error=state.error />
             <ModelPicker model=state.model stall_s=state.model_stall_s on_load=on_model on_stop=on_stop_model />
             <FindPanel state=state />

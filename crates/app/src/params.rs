@@ -25,6 +25,9 @@ pub struct StartParams {
     pub query: Option<String>,
     /// Whether to use the compact layout for iframes.
     pub embed: bool,
+    /// How many threads the model should use (1: none besides the worker);
+    /// by default one per core where the page is cross-origin isolated.
+    pub threads: Option<usize>,
     /// Parameters that were given but could not be used, in words.
     pub problems: Vec<String>,
 }
@@ -71,6 +74,12 @@ impl StartParams {
                 },
                 "query" if !value.is_empty() => params.query = Some(value),
                 "embed" => params.embed = !matches!(value.as_str(), "0" | "false" | "no"),
+                "threads" => match value.parse::<usize>() {
+                    Ok(threads) if threads >= 1 => params.threads = Some(threads),
+                    _ => params.problems.push(format!(
+                        "The threads parameter must be a whole number of at least 1, not \"{value}\"."
+                    )),
+                },
                 "model" if !value.is_empty() => model = Some(value),
                 "encoder" if !value.is_empty() => encoder = Some(value),
                 "decoder" if !value.is_empty() => decoder = Some(value),
@@ -248,6 +257,7 @@ mod tests {
         );
         assert_eq!(params.query.as_deref(), Some("the red box"));
         assert!(params.embed);
+        assert_eq!(params.threads, None);
         assert!(params.problems.is_empty());
     }
 
@@ -282,6 +292,18 @@ mod tests {
         assert!(!params.embed);
         assert_eq!(params.problems.len(), 2, "{:?}", params.problems);
         assert!(params.problems[0].contains("javascript:"));
+    }
+
+    #[test]
+    fn threads_must_be_a_positive_whole_number() {
+        let params = StartParams::from_pairs(pairs(&[("threads", "2")]), absolute);
+        assert_eq!(params.threads, Some(2));
+        for bad in ["0", "two", "-1", ""] {
+            let params = StartParams::from_pairs(pairs(&[("threads", bad)]), absolute);
+            assert_eq!(params.threads, None, "{bad}");
+            assert_eq!(params.problems.len(), 1, "{bad}: {:?}", params.problems);
+            assert!(params.problems[0].contains("threads"), "{bad}");
+        }
     }
 
     #[test]

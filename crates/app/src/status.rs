@@ -13,6 +13,7 @@ use crate::app::{ImageStatus, MemoryUse, WorkerState};
 #[component]
 pub fn StatusPanel(
     worker: RwSignal<WorkerState>,
+    threads: RwSignal<u32>,
     image: RwSignal<Option<ImageStatus>>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
@@ -30,8 +31,11 @@ pub fn StatusPanel(
         WorkerState::Broken => "broken",
     };
     view! {
-        <section class="status" role="status" aria-live="polite" data-stage=stage_id data-worker=worker_id>
+        <section class="status" role="status" aria-live="polite" data-stage=stage_id data-worker=worker_id data-threads=move || threads.get()>
             <p class="status-line">{move || headline(worker.get(), image.get().as_ref())}</p>
+            <Show when=move || worker.get() == WorkerState::Ready>
+                <p class="threads">{move || threads_line(threads.get())}</p>
+            </Show>
             {move || image.get().map(|image| view! { <ImageProgress image=image /> })}
             <Show when=move || image.with(|image| image.as_ref().is_some_and(ImageStatus::is_working))>
                 <button type="button" class="button cancel" on:click=move |_| on_cancel.run(())>
@@ -122,6 +126,14 @@ pub fn ErrorAlert(error: RwSignal<Option<String>>) -> impl IntoView {
                 </div>
             }
         })
+    }
+}
+
+/// Says how many threads the model runs on.
+fn threads_line(threads: u32) -> String {
+    match threads {
+        0 | 1 => "The model runs on one thread.".into(),
+        threads => format!("The model runs on {threads} threads."),
     }
 }
 

@@ -10,6 +10,49 @@ use web_sys::{ErrorEvent, MessageEvent, Worker};
 /// Where trunk puts the worker's loader shim (named after the worker binary).
 const WORKER_URL: &str = "./worker_loader.js";
 
+/// The threaded build's loader (scripts/build-threads.sh builds it).
+const THREADED_WORKER_URL: &str = "./worker-threads-loader.js";
+
+/// Which build of the worker runs the models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerBuild {
+    /// Everything on the worker's own thread; works on every page.
+    Single,
+    /// The worker plus this many model threads sharing its memory; needs a
+    /// cross-origin isolated page.
+    Threaded(usize),
+}
+
+impl WorkerBuild {
+    /// The threaded build where the page is cross-origin isolated and more
+    /// than one thread is wanted (`wanted`, else one per core), since only
+    /// there can threads share memory and help; the single build elsewhere.
+    pub fn choose(wanted: Option<usize>) -> Self {
+        let Some(window) = web_sys::window() else {
+            return Self::Single;
+        };
+        let isolated = Reflect::get(&window, &"crossOriginIsolated".into())
+            .is_ok_and(|value| value.is_truthy());
+        let cores = window.navigator().hardware_concurrency() as usize;
+        Self::for_page(isolated, cores, wanted)
+    }
+
+    /// [`WorkerBuild::choose`] for a page with `cores` cores.
+    pub fn for_page(isolated: bool, cores: usize, wanted: Option<usize>) -> Self {
+        match wanted.unwrap_or(cores) {
+            threads if isolated && threads > 1 => Self::Threaded(threads),
+            _ => Self::Single,
+        }
+    }
+
+    fn url(self) -> String {
+        match self {
+            Self::Single => WORKER_URL.into(),
+            Self::Threaded(threads) => format!("{THREADED_WORKER_URL}?threads={threads}"),
+        }
+    }
+}
+
 /// One report from the worker with its payload, if it has one.
 pub struct Report {
     /// The typed message.
@@ -29,10 +72,11 @@ impl WorkerClient {
     /// Starts the worker. `on_report` gets each report; `on_failure` gets a
     /// sentence when the worker cannot start, crashes, or sends nonsense.
     pub fn spawn(
+        build: WorkerBuild,
         on_report: impl Fn(Report) + 'static,
         on_failure: impl Fn(String) + Clone + 'static,
     ) -> Result<Self, String> {
-        let worker = Worker::new(WORKER_URL)
+        let worker = Worker::new(&build.url())
             .map_err(|error| format!("The worker could not be started: {}", describe(&error)))?;
         let on_message = {
             let on_failure = on_failure.clone();
@@ -110,6 +154,39 @@ fn read_report(envelope: &JsValue) -> Result<Report, String> {
         .ok()
         .and_then(|value| value.dyn_into::<ArrayBuffer>().ok());
     Ok(Report { message, payload })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WorkerBuild;
+
+    #[test]
+    fn threads_only_on_isolated_pages_with_more_than_one_wanted() {
+        assert_eq!(
+            WorkerBuild::for_page(true, 4, None),
+            WorkerBuild::Threaded(4)
+        );
+        assert_eq!(
+            WorkerBuild::for_page(true, 4, Some(2)),
+            WorkerBuild::Threaded(2)
+        );
+        assert_eq!(WorkerBuild::for_page(true, 4, Some(1)), WorkerBuild::Single);
+        assert_eq!(WorkerBuild::for_page(true, 1, None), WorkerBuild::Single);
+        assert_eq!(WorkerBuild::for_page(false, 4, None), WorkerBuild::Single);
+        assert_eq!(
+            WorkerBuild::for_page(false, 4, Some(3)),
+            WorkerBuild::Single
+        );
+    }
+
+    #[test]
+    fn the_threaded_build_gets_its_thread_count_in_its_address() {
+        assert_eq!(WorkerBuild::Single.url(), "./worker_loader.js");
+        assert_eq!(
+            WorkerBuild::Threaded(3).url(),
+            "./worker-threads-loader.js?threads=3"
+        );
+    }
 }
 
 /// A JS exception as text for a message.

@@ -2,13 +2,16 @@
 //! tract, so the page's thread never does heavy work.
 //!
 //! trunk builds this binary with a loader shim (`worker_loader.js`); the page
-//! starts it with `new Worker("./worker_loader.js")`. `main` only wires the
-//! message handler; the work is in [`session`] and [`models`].
+//! starts it with `new Worker("./worker_loader.js")`. Where the page is
+//! cross-origin isolated it starts the threaded build of the same code
+//! instead (`worker-threads-loader.js`, see [`threads`]). `main` only wires
+//! the message handler; the work is in [`session`] and [`models`].
 
 mod envelope;
 mod models;
 mod objects;
 mod session;
+mod threads;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -34,7 +37,29 @@ fn main() {
     };
     scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
-    port.post(&FromWorker::Ready, None);
+    wasm_bindgen_futures::spawn_local(start_threads_then_report_ready(port));
+}
+
+/// Starts the model threads the page asked for, then tells the page the
+/// worker takes requests (and on how many threads). Threads that cannot
+/// start leave the worker on its own thread, which still works.
+async fn start_threads_then_report_ready(port: envelope::Port) {
+    let wanted = threads::requested();
+    let threads = if wanted > 1 {
+        match threads::start(wanted).await {
+            Ok(()) => wanted,
+            Err(message) => {
+                web_sys::console::warn_1(
+                    &format!("twinseg worker: running on one thread: {message}").into(),
+                );
+                1
+            }
+        }
+    } else {
+        1
+    };
+    let threads = u32::try_from(threads).unwrap_or(1);
+    port.post(&FromWorker::Ready { threads }, None);
 }
 
 fn handle(

@@ -1,0 +1,104 @@
+//! Model threads for the worker's threaded build: Web Workers that load the
+//! same module into the same shared wasm memory and serve the models as one
+//! rayon pool.
+//!
+//! The page starts the threaded build (`worker-threads-loader.js?threads=N`)
+//! only where it is cross-origin isolated, which shared memory needs; every
+//! other page gets the single-threaded build, where [`requested`] is 1.
+
+use std::io;
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{WorkerGlobalScope, WorkerOptions, WorkerType};
+
+/// The script each pool thread runs (next to the worker's own files).
+const THREAD_URL: &str = "./worker-thread.js";
+
+/// The most threads the page may ask for; more only costs memory.
+const MAX_THREADS: usize = 16;
+
+/// How many model threads the page asked for: the `threads` parameter of
+/// this worker's address, 1 when it has none (the single-threaded build).
+pub fn requested() -> usize {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    let search = scope.location().search();
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("threads="))
+        .find_map(|value| value.parse::<usize>().ok())
+        .map_or(1, |threads| threads.clamp(1, MAX_THREADS))
+}
+
+/// Starts `threads` pool threads, waits until each has loaded the module,
+/// and makes the models use them. An error says why the worker stays on
+/// its own thread.
+pub async fn start(threads: usize) -> Result<(), String> {
+    if !cfg!(target_feature = "atomics") {
+        return Err("this build of the worker has no shared memory".into());
+    }
+    let mut ready = Vec::with_capacity(threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .spawn_handler(|thread| {
+            ready.push(spawn_thread(thread)?);
+            Ok(())
+        })
+        .build()
+        .map_err(|error| format!("could not start {threads} model threads: {error}"))?;
+    for started in ready {
+        JsFuture::from(started)
+            .await
+            .map_err(|error| format!("a model thread did not start: {}", describe(&error)))?;
+    }
+    twinseg::model::use_thread_pool(pool);
+    Ok(())
+}
+
+/// Starts one Web Worker for `thread`; the promise settles when it has
+/// loaded the module (or failed to).
+fn spawn_thread(thread: rayon::ThreadBuilder) -> io::Result<Promise> {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Classic);
+    options.set_name("twinseg model thread");
+    let worker = web_sys::Worker::new_with_options(THREAD_URL, &options)
+        .map_err(|error| io::Error::other(describe(&error)))?;
+    let ready = Promise::new(&mut |resolve, reject| {
+        worker.set_onmessage(Some(&resolve));
+        worker.set_onerror(Some(&reject));
+    });
+    let task = Box::into_raw(Box::new(thread));
+    let message = Array::of3(
+        &wasm_bindgen::module(),
+        &wasm_bindgen::memory(),
+        &JsValue::from(task as usize),
+    );
+    if let Err(error) = worker.post_message(&message) {
+        // SAFETY: the message was not sent, so no thread owns `task`; it is
+        // the box leaked just above, taken back once.
+        drop(unsafe { Box::from_raw(task) });
+        return Err(io::Error::other(describe(&error)));
+    }
+    Ok(ready)
+}
+
+/// Runs one pool thread until the pool ends; `worker-thread.js` calls it
+/// with the task `spawn_thread` posted to it.
+#[wasm_bindgen]
+pub fn run_model_thread(task: usize) {
+    // SAFETY: `task` is the `Box<ThreadBuilder>` that `spawn_thread` leaked
+    // and posted to exactly one thread, which calls this once.
+    let thread = unsafe { Box::from_raw(task as *mut rayon::ThreadBuilder) };
+    thread.run();
+}
+
+/// A JS exception as text.
+fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}
