@@ -2,7 +2,7 @@
 # The browser benchmark, against onnxruntime-web in the same browser.
 #
 #   scripts/bench-web.sh                          # built-in test model
-#   scripts/bench-web.sh --encoder E.onnx --decoder D.onnx [--image P.png] [--runs N] [--no-big]
+#   scripts/bench-web.sh --encoder E.onnx --decoder D.onnx [--image P.png] [--runs N] [--no-big] [--no-find]
 #
 # Installs what the app needs (scripts/setup.sh) and the pinned
 # onnxruntime-web of bench/web/package-lock.json, builds the app in release

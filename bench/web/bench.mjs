@@ -3,9 +3,10 @@
 // onnxruntime-web on the same files, image and prompt in the same browser.
 // Prints figures; asserts nothing.
 //
-//   node bench/web/bench.mjs [--encoder E.onnx --decoder D.onnx] [--image P.png] [--runs N] [--no-big]
+//   node bench/web/bench.mjs [--encoder E.onnx --decoder D.onnx] [--image P.png] [--runs N] [--no-big] [--no-find]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -24,9 +25,13 @@ const { values: args } = parseArgs({
     image: { type: 'string' },
     runs: { type: 'string', default: '3' },
     'no-big': { type: 'boolean', default: false },
+    // Only the encoder and a point prompt: for models whose everything mode takes minutes.
+    'no-find': { type: 'boolean', default: false },
   },
 });
 const runs = Math.max(1, Number(args.runs));
+/** Threads for the threaded runs of both: every core, at most 4. */
+const THREADS = Math.max(2, Math.min(4, availableParallelism()));
 
 /** The picture to time: the given one, or bench/photo_like.py's at 1024x768. */
 function benchImage() {
@@ -95,6 +100,15 @@ async function timeOurs(page, image) {
     const prepareMs = await data('.timings', 'prepareMs');
     const encodeMs = await data('.timings', 'encodeMs');
     const promptMs = await pointPrompt(page);
+    if (args['no-find']) {
+      figures.memory = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
+      if (run > 0) {
+        figures.prepare.push(prepareMs);
+        figures.encoder.push(encodeMs);
+        figures.prompt.push(promptMs);
+      }
+      continue;
+    }
     const findStart = Date.now();
     await page.click('.find-all');
     await page.waitForSelector('.find-panel[data-run="done"]', { timeout: TIMEOUT });
@@ -137,6 +151,31 @@ async function timeOrt(context, server, threads) {
   return result;
 }
 
+/** The app at `?threads=N` with the model pair loaded, timed; adds `threads` (as the page reports it), `loadMs` and `big` (memory after the 4000x3000 picture). */
+async function benchPage(context, server, image, threads) {
+  const { page } = await openPage(context, `${server.url}?threads=${threads}`);
+  await page.waitForSelector('.status[data-worker="ready"]', { timeout: TIMEOUT });
+  const loadStart = Date.now();
+  await page.click('.model-panel summary');
+  await page.fill('#encoder-url', 'models/encoder.onnx');
+  await page.fill('#decoder-url', 'models/decoder.onnx');
+  await page.click('.model-form button[type="submit"]');
+  await page.waitForSelector('.model-state[data-model-state="ready"]', { timeout: TIMEOUT });
+  const loadMs = Date.now() - loadStart;
+  const figures = await timeOurs(page, image);
+  figures.loadMs = loadMs;
+  figures.threads = Number(await page.$eval('.status', (status) => status.dataset.threads));
+  if (!args['no-big'] && !args['no-find']) {
+    await openImage(page, 'big.png', bigImage());
+    await waitDone(page, 'big.png');
+    await page.click('.find-all');
+    await page.waitForSelector('.find-panel[data-run="done"]', { timeout: TIMEOUT });
+    figures.big = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
+  }
+  await page.close();
+  return figures;
+}
+
 async function main() {
   if (!existsSync(`${DIST}/index.html`)) throw new Error(`no built app in ${DIST}: run scripts/bench-web.sh`);
   if (!existsSync(`${ORT}/ort.wasm.min.mjs`)) throw new Error('onnxruntime-web is not installed: run scripts/bench-web.sh');
@@ -155,50 +194,41 @@ async function main() {
   });
   const browser = await launchBrowser();
   try {
-    const { page } = await openPage(browser.context, server.url);
-    await page.waitForSelector('.status[data-worker="ready"]', { timeout: TIMEOUT });
-    const loadStart = Date.now();
-    await page.click('.model-panel summary');
-    await page.fill('#encoder-url', 'models/encoder.onnx');
-    await page.fill('#decoder-url', 'models/decoder.onnx');
-    await page.click('.model-form button[type="submit"]');
-    await page.waitForSelector('.model-state[data-model-state="ready"]', { timeout: TIMEOUT });
-    const loadMs = Date.now() - loadStart;
-    const ours = await timeOurs(page, image);
-    let big;
-    if (!args['no-big']) {
-      await openImage(page, 'big.png', bigImage());
-      await waitDone(page, 'big.png');
-      await page.click('.find-all');
-      await page.waitForSelector('.find-panel[data-run="done"]', { timeout: TIMEOUT });
-      big = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
-    }
-    await page.close();
+    const one = await benchPage(browser.context, server, image, 1);
+    const many = await benchPage(browser.context, server, image, THREADS);
     const ort1 = await timeOrt(browser.context, server, 1);
-    const ortN = await timeOrt(browser.context, server, 2);
+    const ortN = await timeOrt(browser.context, server, THREADS);
 
     const version = execFileSync('chromium', ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     console.log(`browser benchmark | ${version} | encoder ${args.encoder} | decoder ${args.decoder}`);
-    console.log(`image ${args.image ?? 'bench/photo_like.py 1024x768'} | ${runs} timed runs after one warm-up | twinseg worker: 1 thread, wasm SIMD`);
-    console.log(`model download + load + optimise (twinseg): ${loadMs} ms; onnxruntime-web session create: ${ort1.loadMs.toFixed(0)} ms`);
+    console.log(`image ${args.image ?? 'bench/photo_like.py 1024x768'} | ${runs} timed runs after one warm-up | twinseg worker: wasm SIMD, 1 thread and ${many.threads} threads (cross-origin isolated page)`);
+    console.log(`model download + load + optimise (twinseg): ${one.loadMs} ms; onnxruntime-web session create: ${ort1.loadMs.toFixed(0)} ms`);
     console.log(`${'step'.padEnd(40)} median ms   spread`);
-    const row = (label, values, note = '') => console.log(`${label.padEnd(40)} ${median(values).toFixed(1).padStart(9)}   ${spread(values).padEnd(12)} ${note}`);
-    row('image prepare (resize, normalise, pad)', ours.prepare);
-    row('encoder (twinseg, tract wasm)', ours.encoder);
-    row('point prompt, click to mask', ours.prompt, 'decoder + mask + message round trip');
-    row('find all objects (32x32, skip covered)', ours.find, `${ours.objects} objects, click to painted`);
-    row('  of which the prompt grid (worker)', ours.proposals, `${ours.prompts} grid points, in decoder batches`);
-    row('  per grid point', ours.perPoint, `${(1000 / median(ours.perPoint)).toFixed(1)} grid points/s (covered ones skip the decoder)`);
-    row('  of which tree + Digital Twin (worker)', ours.twin);
-    row('embedded reasoning (worker)', ours.reason, '"the largest object"');
-    row('whole ask (open image to answer)', ours.ask, 'decode + encode + find + twin + reason + mask');
+    const row = (label, values, note = '') => values.length > 0 && console.log(`${label.padEnd(40)} ${median(values).toFixed(1).padStart(9)}   ${spread(values).padEnd(12)} ${note}`);
+    for (const ours of [one, many]) {
+      console.log(`-- twinseg, ${ours.threads} thread${ours.threads === 1 ? '' : 's'}`);
+      row('image prepare (resize, normalise, pad)', ours.prepare);
+      row('encoder (twinseg, tract wasm)', ours.encoder);
+      row('point prompt, click to mask', ours.prompt, 'decoder + mask + message round trip');
+      row('find all objects (32x32, skip covered)', ours.find, `${ours.objects} objects, click to painted`);
+      row('  of which the prompt grid (worker)', ours.proposals, `${ours.prompts} grid points, in decoder batches`);
+      row('  per grid point', ours.perPoint, `${(1000 / median(ours.perPoint)).toFixed(1)} grid points/s (covered ones skip the decoder)`);
+      row('  of which tree + Digital Twin (worker)', ours.twin);
+      row('embedded reasoning (worker)', ours.reason, '"the largest object"');
+      row('whole ask (open image to answer)', ours.ask, 'decode + encode + find + twin + reason + mask');
+    }
+    console.log('-- onnxruntime-web (wasm backend)');
     row('onnxruntime-web encoder, 1 thread', ort1.encoderMs);
     row('onnxruntime-web decoder, 1 thread', ort1.decoderMs);
-    row('onnxruntime-web encoder, 2 threads', ortN.encoderMs);
-    row('onnxruntime-web decoder, 2 threads', ortN.decoderMs);
+    row(`onnxruntime-web encoder, ${THREADS} threads`, ortN.encoderMs);
+    row(`onnxruntime-web decoder, ${THREADS} threads`, ortN.decoderMs);
     const ratio = (a, b) => (median(a) / median(b)).toFixed(2);
-    console.log(`ratio twinseg ÷ onnxruntime-web (1 thread): encoder ${ratio(ours.encoder, ort1.encoderMs)}, decoder (click to mask vs session.run) ${ratio(ours.prompt, ort1.decoderMs)}`);
-    console.log(`worker wasm memory after the runs: ${mib(ours.memory)}${big ? `; after a 4000x3000 picture and its objects: ${mib(big)}` : ''}`);
+    console.log(`ratio twinseg ÷ onnxruntime-web, 1 thread each: encoder ${ratio(one.encoder, ort1.encoderMs)}, decoder (click to mask vs session.run) ${ratio(one.prompt, ort1.decoderMs)}`);
+    console.log(`ratio twinseg ÷ onnxruntime-web, ${THREADS} threads each: encoder ${ratio(many.encoder, ortN.encoderMs)}, decoder (click to mask vs session.run) ${ratio(many.prompt, ortN.decoderMs)}`);
+    console.log(`ratio twinseg ${many.threads} threads ÷ 1 thread: encoder ${ratio(many.encoder, one.encoder)}${one.ask.length ? `, whole ask ${ratio(many.ask, one.ask)}` : ''}`);
+    for (const ours of [one, many]) {
+      console.log(`worker wasm memory after the runs (${ours.threads} thread${ours.threads === 1 ? '' : 's'}): ${mib(ours.memory)}${ours.big ? `; after a 4000x3000 picture and its objects: ${mib(ours.big)}` : ''}`);
+    }
     if (browser.offsite.length) console.log(`(blocked requests: ${browser.offsite.join(', ')})`);
   } finally {
     await browser.close();
