@@ -216,6 +216,15 @@ pub fn use_thread_pool(pool: rayon::ThreadPool) {
     set_default_executor(Executor::MultiThread(std::sync::Arc::new(pool)));
 }
 
+/// Runs `work` with the models on `pool`, whatever the process default:
+/// for callers that split only some steps across threads (the page's
+/// worker threads the encoder, whose large convolutions gain from them, but
+/// not the decoder, whose small products lose more to the hand-offs).
+pub fn on_thread_pool<R>(pool: &std::sync::Arc<rayon::ThreadPool>, work: impl FnOnce() -> R) -> R {
+    use tract_linalg::multithread::{multithread_tract_scope, Executor};
+    multithread_tract_scope(Executor::MultiThread(pool.clone()), work)
+}
+
 /// Runs every model of this process on the calling thread only.
 pub fn use_single_thread() {
     use tract_linalg::multithread::{set_default_executor, Executor};

@@ -16,6 +16,7 @@ use web_sys::WorkerGlobalScope;
 
 use crate::envelope::Port;
 use crate::objects::{self, CancelFlag, Found, RunInput};
+use crate::threads;
 
 /// The worker's state across requests.
 #[derive(Default)]
@@ -342,12 +343,13 @@ impl Session {
         let prepared = twinseg::prepare::prepare(image);
         timings.prepare_ms = now_ms() - started;
         let started = now_ms();
-        let embedding = model.embed_prepared(prepared).map_err(|error| {
-            Failure::new(
-                Stage::Encoding,
-                format!("The image could not be encoded: {error}."),
-            )
-        })?;
+        let embedding =
+            threads::for_encoder(|| model.embed_prepared(prepared)).map_err(|error| {
+                Failure::new(
+                    Stage::Encoding,
+                    format!("The image could not be encoded: {error}."),
+                )
+            })?;
         timings.encode_ms = now_ms() - started;
         self.embedding = Some(embedding);
         let report = FromWorker::Encoded {

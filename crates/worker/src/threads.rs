@@ -1,12 +1,19 @@
 //! Model threads for the worker's threaded build: Web Workers that load the
-//! same module into the same shared wasm memory and serve the models as one
+//! same module into the same shared wasm memory and serve the encoder as one
 //! rayon pool.
+//!
+//! Only the encoder runs on them ([`for_encoder`]): measured in Chromium on
+//! two cores, a second thread makes MobileSAM's encoder faster, but no
+//! decoder run faster and the small test model's slower, because their
+//! matrix products are too small to repay the hand-offs between workers.
 //!
 //! The page starts the threaded build (`worker-threads-loader.js?threads=N`)
 //! only where it is cross-origin isolated, which shared memory needs; every
 //! other page gets the single-threaded build, where [`requested`] is 1.
 
+use std::cell::RefCell;
 use std::io;
+use std::sync::Arc;
 
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
@@ -18,6 +25,20 @@ const THREAD_URL: &str = "./worker-thread.js";
 
 /// The most threads the page may ask for; more only costs memory.
 const MAX_THREADS: usize = 16;
+
+thread_local! {
+    /// The pool [`start`] made; only the worker's own thread uses it.
+    static POOL: RefCell<Option<Arc<rayon::ThreadPool>>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` (an image's encoding) on the model threads if they started,
+/// else on this thread.
+pub fn for_encoder<R>(work: impl FnOnce() -> R) -> R {
+    match POOL.with_borrow(Clone::clone) {
+        Some(pool) => twinseg::model::on_thread_pool(&pool, work),
+        None => work(),
+    }
+}
 
 /// How many model threads the page asked for: the `threads` parameter of
 /// this worker's address, 1 when it has none (the single-threaded build).
@@ -33,7 +54,7 @@ pub fn requested() -> usize {
 }
 
 /// Starts `threads` pool threads, waits until each has loaded the module,
-/// and makes the models use them. An error says why the worker stays on
+/// and keeps them for [`for_encoder`]. An error says why the worker stays on
 /// its own thread.
 pub async fn start(threads: usize) -> Result<(), String> {
     if !cfg!(target_feature = "atomics") {
@@ -53,7 +74,7 @@ pub async fn start(threads: usize) -> Result<(), String> {
             .await
             .map_err(|error| format!("a model thread did not start: {}", describe(&error)))?;
     }
-    twinseg::model::use_thread_pool(pool);
+    POOL.set(Some(Arc::new(pool)));
     Ok(())
 }
 
