@@ -189,7 +189,7 @@ pub enum ModelError {
 /// The encoder's convolutions dominate an image's cost and split well across
 /// cores; results are the same for any number of threads. Native builds
 /// only: in the browser, threads are Web Workers that the page's worker
-/// starts itself and hands over with [`use_thread_pool`].
+/// starts itself and lends to the encoder with [`on_thread_pool`].
 #[cfg(not(target_arch = "wasm32"))]
 pub fn use_threads(threads: usize) -> Result<(), ModelError> {
     if threads <= 1 {
