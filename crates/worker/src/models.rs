@@ -478,7 +478,8 @@ fn worker_scope() -> Result<WorkerGlobalScope, TransferError> {
         .map_err(|_| TransferError::Other("this is not a worker".into()))
 }
 
-fn describe(error: &JsValue) -> String {
+/// A JS exception as text for a message.
+pub(crate) fn describe(error: &JsValue) -> String {
     error
         .dyn_ref::<js_sys::Error>()
         .map(|error| String::from(error.message()))

@@ -20,6 +20,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{WorkerGlobalScope, WorkerOptions, WorkerType};
 
+use crate::models::describe;
+
 /// The script each pool thread runs (next to the worker's own files).
 const THREAD_URL: &str = "./worker-thread.js";
 
@@ -113,13 +115,4 @@ pub fn run_model_thread(task: usize) {
     // and posted to exactly one thread, which calls this once.
     let thread = unsafe { Box::from_raw(task as *mut rayon::ThreadBuilder) };
     thread.run();
-}
-
-/// A JS exception as text.
-fn describe(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|error| String::from(error.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
 }
