@@ -192,28 +192,22 @@ pub enum ModelError {
 /// starts itself and lends to the encoder with [`on_thread_pool`].
 #[cfg(not(target_arch = "wasm32"))]
 pub fn use_threads(threads: usize) -> Result<(), ModelError> {
-    if threads <= 1 {
-        use_single_thread();
-        return Ok(());
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .thread_name(|i| format!("twinseg-model-{i}"))
-        .num_threads(threads)
-        .build()
-        .map_err(|e| ModelError::Threads {
-            threads,
-            message: e.to_string(),
-        })?;
-    use_thread_pool(pool);
-    Ok(())
-}
-
-/// Runs every model of this process on `pool` from now on: the way in for
-/// pools whose threads the caller starts itself (Web Workers sharing the
-/// wasm memory), where rayon cannot spawn threads on its own.
-pub fn use_thread_pool(pool: rayon::ThreadPool) {
     use tract_linalg::multithread::{set_default_executor, Executor};
-    set_default_executor(Executor::MultiThread(std::sync::Arc::new(pool)));
+    let executor = if threads <= 1 {
+        Executor::SingleThread
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("twinseg-model-{i}"))
+            .num_threads(threads)
+            .build()
+            .map_err(|e| ModelError::Threads {
+                threads,
+                message: e.to_string(),
+            })?;
+        Executor::MultiThread(std::sync::Arc::new(pool))
+    };
+    set_default_executor(executor);
+    Ok(())
 }
 
 /// Runs `work` with the models on `pool`, whatever the process default:
@@ -223,12 +217,6 @@ pub fn use_thread_pool(pool: rayon::ThreadPool) {
 pub fn on_thread_pool<R>(pool: &std::sync::Arc<rayon::ThreadPool>, work: impl FnOnce() -> R) -> R {
     use tract_linalg::multithread::{multithread_tract_scope, Executor};
     multithread_tract_scope(Executor::MultiThread(pool.clone()), work)
-}
-
-/// Runs every model of this process on the calling thread only.
-pub fn use_single_thread() {
-    use tract_linalg::multithread::{set_default_executor, Executor};
-    set_default_executor(Executor::SingleThread);
 }
 
 impl ModelError {
