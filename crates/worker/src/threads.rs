@@ -18,7 +18,7 @@ use std::sync::Arc;
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{WorkerGlobalScope, WorkerOptions, WorkerType};
+use web_sys::{UrlSearchParams, WorkerGlobalScope, WorkerOptions, WorkerType};
 
 use crate::models::describe;
 
@@ -46,12 +46,10 @@ pub fn for_encoder<R>(work: impl FnOnce() -> R) -> R {
 /// this worker's address, 1 when it has none (the single-threaded build).
 pub fn requested() -> usize {
     let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
-    let search = scope.location().search();
-    search
-        .trim_start_matches('?')
-        .split('&')
-        .filter_map(|pair| pair.strip_prefix("threads="))
-        .find_map(|value| value.parse::<usize>().ok())
+    UrlSearchParams::new_with_str(&scope.location().search())
+        .ok()
+        .and_then(|params| params.get("threads"))
+        .and_then(|value| value.parse::<usize>().ok())
         .map_or(1, |threads| threads.clamp(1, MAX_THREADS))
 }
 
