@@ -27,6 +27,6 @@ step "app build (trunk, release)"
 trunk build --release --offline
 
 step "browser tests (headless Chromium)"
-node --test tests/browser/*.test.mjs
+node --test --test-reporter=spec tests/browser/*.test.mjs
 
 step "all tests passed"

@@ -34,10 +34,10 @@ export async function launchBrowser() {
   await context.route('**/*', (route) => {
     const target = new URL(route.request().url());
     if (target.hostname === '127.0.0.1' || target.protocol === 'data:' || target.protocol === 'blob:') {
-      return route.continue();
+      return route.continue().catch(unforwarded(route));
     }
     offsite.push(route.request().url());
-    return route.abort();
+    return route.abort().catch(unforwarded(route));
   });
   return {
     context,
@@ -49,6 +49,15 @@ export async function launchBrowser() {
   };
 }
 
+/**
+ * Reports a request the route handler could not pass on or abort (its page
+ * or worker went away meanwhile) instead of leaving the rejection unhandled,
+ * which would fail whichever test happens to be running.
+ */
+function unforwarded(route) {
+  return (error) => console.warn(`# request not forwarded: ${route.request().url()}: ${error.message}`);
+}
+
 /** Opens `url` in a new page that records its console errors; resolves to { page, errors }. */
 export async function openPage(context, url) {
   const page = await context.newPage();
@@ -57,6 +66,10 @@ export async function openPage(context, url) {
     if (message.type() === 'error') errors.push(message.text());
   });
   page.on('pageerror', (error) => errors.push(String(error)));
+  page.on('crash', () => {
+    errors.push(`the page at ${url} crashed`);
+    console.warn(`# the page at ${url} crashed`);
+  });
   await page.goto(url);
   return { page, errors };
 }
