@@ -128,6 +128,19 @@ class Graph:
     def avg_pool(self, x, k):
         return self.op("AveragePool", [x], kernel_shape=[k, k], strides=[k, k])
 
+    def max_over_points(self, x):
+        """Max over axis 1 (a prompt's points) of a [B, N, ...] tensor, as a Scan
+        of elementwise Max. ReduceMax gives the same values, but tract computes
+        it one output element at a time: 45 of the decoder's 55 ms natively."""
+        first = self.op("Squeeze", [self.slice(x, [0], [1], [1]), self.ints([1])])
+        body = helper.make_graph(
+            [helper.make_node("Max", ["so_far", "point"], ["so_far_out"])],
+            self.name("max_over_points_body"),
+            [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in ("so_far", "point")],
+            [helper.make_tensor_value_info("so_far_out", TensorProto.FLOAT, None)],
+        )
+        return self.op("Scan", [first, x], body=body, num_scan_inputs=1, scan_input_axes=[1])
+
     def max_pool(self, x, k, stride=None, pad=0):
         stride = stride or k
         return self.op("MaxPool", [x], kernel_shape=[k, k], strides=[stride, stride], pads=[pad] * 4)
@@ -291,13 +304,13 @@ def decoder():
     unsq34 = g.ints([3, 4])
     pos5 = g.op("Unsqueeze", [pos_w, unsq34])
     neg5 = g.op("Unsqueeze", [is_neg, unsq34])
-    positive = g.op("ReduceMax", [g.mul(member5, pos5)], axes=[1], keepdims=0)
-    negative = g.op("ReduceMax", [g.mul(g.slice(member5, [0], [1], [2]), neg5)], axes=[1], keepdims=0)
+    positive = g.max_over_points(g.mul(member5, pos5))
+    negative = g.max_over_points(g.mul(g.slice(member5, [0], [1], [2]), neg5))
     out = g.mul(positive, g.sub(g.scalar(1.0), negative))
     cand_tight = g.slice(out, [0], [1], [1])
     cand_whole = g.slice(out, [2], [3], [1])
 
-    coarse = g.op("ReduceMax", [g.mul(region5, pos5)], axes=[1], keepdims=0)
+    coarse = g.max_over_points(g.mul(region5, pos5))
     coarse_tight = g.slice(coarse, [0], [1], [1])
     coarse_whole = g.slice(coarse, [2], [3], [1])
     border = g.mul(coarse_whole, g.max_pool(g.sub(g.scalar(1.0), coarse_whole), 3, stride=1, pad=1))

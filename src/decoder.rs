@@ -10,9 +10,15 @@
 //! `DequantizeLinear` whose scale is computed at run time (what
 //! `quantize_dynamic` leaves in the upstream int8 decoder, and tract refuses)
 //! is rewritten into the equivalent `Cast`, `Sub`, `Mul`.
+//!
+//! tract runs a plan optimised for fixed sizes several times faster than one
+//! built for a symbolic batch and point count, so the decoder keeps the
+//! checked typed model and builds a plan for each (prompts, points) shape it
+//! meets, keeping the last few ([`PLANS_KEPT`]). Batches are padded up to a
+//! power of two, so everything mode needs at most five batch shapes.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use tract_onnx::pb;
@@ -26,8 +32,11 @@ use crate::model::{
 };
 use crate::prepare::{Frame, LOW_RES};
 
-/// Prompts per decoder run for decoders with a dynamic batch dimension.
+/// Prompts per decoder run for decoders with a dynamic batch dimension (a
+/// power of two: partial batches are padded to one).
 pub const MAX_BATCH: usize = 16;
+/// Shape-specific plans kept at once; each holds its own packed weights.
+pub const PLANS_KEPT: usize = 6;
 const CELLS: usize = (LOW_RES * LOW_RES) as usize;
 const INPUTS: [&str; 5] = [
     "image_embeddings",
@@ -233,7 +242,12 @@ struct Encoded {
 /// A loaded, checked and optimised SAM decoder.
 #[derive(Clone, Debug)]
 pub struct Decoder {
-    plan: Arc<TypedRunnableModel>,
+    /// The checked model, its batch and point counts still symbols.
+    model: Arc<TypedModel>,
+    /// The batch and point-count symbols (no batch symbol: batch fixed at 1).
+    symbols: (Option<Symbol>, Symbol),
+    /// Plans for the shapes met most recently, the newest first.
+    plans: Arc<Mutex<KeptPlans>>,
     /// Position in the plan's inputs of each name in [`INPUTS`].
     order: [usize; 5],
     batched: bool,
@@ -243,7 +257,8 @@ pub struct Decoder {
 
 impl Decoder {
     /// Loads a decoder from ONNX bytes, checks it against the contract and
-    /// builds its plan (once; it is reused by every prompt).
+    /// builds the plan for a one-point prompt (the most common shape, and
+    /// proof at load time that the model runs in tract).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         let role = Role::Decoder;
         let mut proto = parse_proto(bytes, role)?;
@@ -277,12 +292,10 @@ impl Decoder {
     ) -> Result<Self, ModelError> {
         let role = Role::Decoder;
         let mut model = tract_model(proto, role)?;
-        let b: TDim = if batched {
-            model.symbols.sym("B").into()
-        } else {
-            1.into()
-        };
-        let n: TDim = model.symbols.sym("N").into();
+        let batch_symbol = batched.then(|| model.symbols.sym("B"));
+        let points_symbol = model.symbols.sym("N");
+        let b: TDim = batch_symbol.clone().map_or(1.into(), TDim::from);
+        let n: TDim = points_symbol.clone().into();
         let mb: TDim = if mask_batched { b.clone() } else { 1.into() };
         let (side, grid) = (EMBED_SIDE, LOW_RES as usize);
         let facts: [TypedFact; 5] = [
@@ -299,19 +312,57 @@ impl Decoder {
                 .with_input_fact(*slot, fact.into())
                 .map_err(|e| ModelError::build(role, e))?;
         }
-        let typed = model.into_typed().map_err(|e| ModelError::build(role, e))?;
-        let masks_per_prompt = check_output_facts(&typed)?;
-        let plan = typed
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
+        let typed = model
+            .into_typed()
+            .and_then(|m| m.into_decluttered())
             .map_err(|e| ModelError::build(role, e))?;
-        Ok(Self {
-            plan,
+        let masks_per_prompt = check_output_facts(&typed)?;
+        let decoder = Self {
+            model: Arc::new(typed),
+            symbols: (batch_symbol, points_symbol),
+            plans: Arc::default(),
             order,
             batched,
             mask_batched,
             masks_per_prompt,
-        })
+        };
+        decoder.plan_for(Shape {
+            prompts: 1,
+            points: 2,
+        })?;
+        Ok(decoder)
+    }
+
+    /// The plan for `shape`: a kept one, or one built now (dropping the
+    /// least recently used when [`PLANS_KEPT`] are kept).
+    fn plan_for(&self, shape: Shape) -> Result<Arc<TypedRunnableModel>, ModelError> {
+        let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = plans.iter().position(|(kept, _)| *kept == shape) {
+            let entry = plans.remove(at);
+            let plan = entry.1.clone();
+            plans.insert(0, entry);
+            return Ok(plan);
+        }
+        let plan = self.build_plan(shape)?;
+        plans.insert(0, (shape, plan.clone()));
+        plans.truncate(PLANS_KEPT);
+        Ok(plan)
+    }
+
+    fn build_plan(&self, shape: Shape) -> Result<Arc<TypedRunnableModel>, ModelError> {
+        let role = Role::Decoder;
+        let as_dim = |count: usize| TDim::Val(i64::try_from(count).unwrap_or(i64::MAX));
+        let (batch_symbol, points_symbol) = &self.symbols;
+        let mut values = std::collections::HashMap::new();
+        values.insert(points_symbol.clone(), as_dim(shape.points));
+        if let Some(batch_symbol) = batch_symbol {
+            values.insert(batch_symbol.clone(), as_dim(shape.prompts));
+        }
+        self.model
+            .set_symbols(&values)
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| ModelError::build(role, e))
     }
 
     /// Whether one run answers several prompts (the batch dimension is dynamic).
@@ -389,11 +440,13 @@ impl Decoder {
         mask: Option<&LowResMask>,
     ) -> Result<Vec<Prediction>, ModelError> {
         let role = Role::Decoder;
-        let b = prompts.len();
+        let asked = prompts.len();
+        let b = padded_batch(asked);
         let n = prompts.iter().map(|p| p.labels.len()).max().unwrap_or(1);
         let mut coords = Vec::with_capacity(b * n * 2);
         let mut labels = Vec::with_capacity(b * n);
-        for p in prompts {
+        let last = prompts.last().into_iter().cycle().take(b - asked);
+        for p in prompts.iter().chain(last) {
             for i in 0..n {
                 let ([x, y], label) = match p.labels.get(i) {
                     Some(&label) => (p.coords[i], label),
@@ -424,23 +477,42 @@ impl Decoder {
             inputs[slot] = Some(value);
         }
         let inputs: TVec<TValue> = inputs.into_iter().flatten().collect();
-        let outputs = self
-            .plan
-            .run(inputs)
-            .map_err(|e| ModelError::run(role, e))?;
+        let plan = self.plan_for(Shape {
+            prompts: b,
+            points: n,
+        })?;
+        let outputs = plan.run(inputs).map_err(|e| ModelError::run(role, e))?;
         let [iou, low_res] = outputs.as_slice() else {
             return Err(ModelError::run(
                 role,
                 format!("expected 2 outputs, got {}", outputs.len()),
             ));
         };
-        split_predictions(
+        let mut predictions = split_predictions(
             &to_f32_vec(iou, role)?,
             &to_f32_vec(low_res, role)?,
             b,
             self.masks_per_prompt,
-        )
+        )?;
+        predictions.truncate(asked);
+        Ok(predictions)
     }
+}
+
+/// Plans by the shape they were built for, the most recently used first.
+type KeptPlans = Vec<(Shape, Arc<TypedRunnableModel>)>;
+
+/// The size of one decoder run's inputs, which a plan is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shape {
+    prompts: usize,
+    points: usize,
+}
+
+/// The batch size a run of `prompts` prompts is padded to: the next power of
+/// two, so partial batches reuse a few plans instead of needing one each.
+fn padded_batch(prompts: usize) -> usize {
+    prompts.max(1).next_power_of_two()
 }
 
 fn split_predictions(
@@ -862,5 +934,69 @@ mod tests {
             ]
         );
         assert_eq!(graph.node[4].output, vec!["deq".to_string()]);
+    }
+
+    #[test]
+    fn padded_batches_and_kept_plans_answer_each_prompt_as_alone() {
+        let model = crate::model::SamModel::builtin().expect("the built-in model loads");
+        let scene = crate::scenes::generate(3);
+        let embedding = model.embed(&scene.image).expect("the encoder runs");
+        let decoder = model.decoder();
+        let mut prompts: Vec<Prompt> = scene
+            .objects
+            .iter()
+            .map(|o| Prompt::point(o.centre.0, o.centre.1))
+            .collect();
+        let (x0, y0) = scene.objects[0].centre;
+        let mut half = 4.0;
+        while prompts.len().is_power_of_two() {
+            prompts.push(Prompt::boxed([x0 - half, y0 - half, x0 + half, y0 + half]));
+            half += 4.0;
+        }
+        assert_ne!(
+            padded_batch(prompts.len()),
+            prompts.len(),
+            "the batch is padded"
+        );
+        let alone: Vec<Prediction> = prompts
+            .iter()
+            .map(|p| decoder.predict(&embedding, p).expect("one prompt runs"))
+            .collect();
+        let batched = decoder
+            .predict_batch(&embedding, &prompts)
+            .expect("the batch runs");
+        assert_eq!(batched, alone);
+        assert!(alone.iter().any(|p| p.iou.iter().any(|&v| v > 0.9)));
+        let kept = decoder.plans.lock().expect("plans readable").len();
+        assert!((2..=PLANS_KEPT).contains(&kept), "{kept} plans kept");
+    }
+
+    #[test]
+    fn no_more_than_plans_kept_are_kept() {
+        let model = crate::model::SamModel::builtin().expect("the built-in model loads");
+        let decoder = model.decoder();
+        for points in 1..=PLANS_KEPT + 2 {
+            decoder
+                .plan_for(Shape { prompts: 1, points })
+                .expect("a plan builds");
+        }
+        let plans = decoder.plans.lock().expect("plans readable");
+        assert_eq!(plans.len(), PLANS_KEPT);
+        assert_eq!(
+            plans[0].0,
+            Shape {
+                prompts: 1,
+                points: PLANS_KEPT + 2
+            }
+        );
+    }
+
+    #[test]
+    fn batches_pad_to_powers_of_two_up_to_the_largest() {
+        let padded: Vec<usize> = (0..=MAX_BATCH).map(padded_batch).collect();
+        assert_eq!(
+            padded,
+            [1, 1, 2, 4, 4, 8, 8, 8, 8, 16, 16, 16, 16, 16, 16, 16, 16]
+        );
     }
 }
