@@ -23,6 +23,9 @@ cargo clippy --locked --target wasm32-unknown-unknown -p twinseg-app -p twinseg-
 step "library and pipeline tests"
 cargo test --locked -p twinseg
 
+step "page unit tests (parameters, build choice, overlay; on the host)"
+cargo test --locked -p twinseg-app
+
 step "app build (trunk, release)"
 trunk build --release --offline
 
