@@ -25,7 +25,7 @@ How it works (all standard ONNX ops):
   above 1/2 gate a flood fill at 64x64 (repeated 3x3 max-pool, multiplied by
   the gate) started from the seed cell, which keeps only the region connected
   to the seed. The connected 64x64 region, upsampled, times the fraction map
-  is the mask; logits = 20 * (fraction - 1/2).
+  is the mask; logits = LOGIT_SCALE * (fraction - 1/2).
 - granularities: 1 = tight colour tolerance (sub-part), 2 = loose tolerance
   (part), 3 = connected non-background region (the background colour is the
   mean of the top-left 16x16 pixels), i.e. the whole object with anything
