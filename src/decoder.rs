@@ -11,7 +11,7 @@
 //! `quantize_dynamic` leaves in the upstream int8 decoder, and tract refuses)
 //! is rewritten into the equivalent `Cast`, `Sub`, `Mul`.
 //!
-//! tract runs a plan optimised for fixed sizes several times faster than one
+//! tract runs a plan optimised for fixed sizes up to three times faster than one
 //! built for a symbolic batch and point count, so the decoder keeps the
 //! checked typed model and builds a plan for each (prompts, points) shape it
 //! meets, keeping the last few ([`PLANS_KEPT`]). Batches are padded up to a
