@@ -15,7 +15,9 @@
 //! built for a symbolic batch and point count, so the decoder keeps the
 //! checked typed model and builds a plan for each (prompts, points) shape it
 //! meets, keeping the last few ([`PLANS_KEPT`]). Batches are padded up to a
-//! power of two, so everything mode needs at most five batch shapes.
+//! power of two, so everything mode needs at most five batch shapes. Each
+//! plan has its short softmaxes (over the prompt tokens) unrolled into
+//! whole-tensor operations first ([`unroll_short_softmax`]).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,8 +29,8 @@ use tract_onnx::prelude::*;
 use crate::encoder::{Embedding, EMBED_CHANNELS, EMBED_SIDE};
 use crate::mask::Mask;
 use crate::model::{
-    dequantize_weights, input_index, parse_proto, to_f32_vec, tract_model, Declared, Dim,
-    ModelError, Role, Signature,
+    dequantize_weights, input_index, parse_proto, to_f32_vec, tract_model, unroll_short_softmax,
+    Declared, Dim, ModelError, Role, Signature,
 };
 use crate::prepare::{Frame, LOW_RES};
 
@@ -360,6 +362,7 @@ impl Decoder {
         }
         self.model
             .set_symbols(&values)
+            .and_then(|mut m| unroll_short_softmax(&mut m).map(|_| m))
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(|e| ModelError::build(role, e))

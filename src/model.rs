@@ -22,8 +22,10 @@ use crate::prepare::PreparedImage;
 mod dequantize;
 #[cfg(all(feature = "download", not(target_arch = "wasm32")))]
 mod download;
+mod short_softmax;
 
 pub(crate) use dequantize::dequantize_weights;
+pub(crate) use short_softmax::unroll_short_softmax;
 
 const BUILTIN_ENCODER: &[u8] = include_bytes!("../models/twinseg_test_encoder.onnx");
 const BUILTIN_DECODER: &[u8] = include_bytes!("../models/twinseg_test_decoder.onnx");
