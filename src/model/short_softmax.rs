@@ -31,7 +31,7 @@ pub(crate) fn unroll_short_softmax(model: &mut TypedModel) -> TractResult<usize>
         };
         let input = node.inputs[0];
         let fact = model.outlet_fact(input)?;
-        let len = fact.shape[axis].as_i64();
+        let len = fact.shape.get(axis).and_then(TDim::as_i64);
         let rank = fact.rank();
         let fits = fact.datum_type == f32::datum_type()
             && axis + 1 == rank
