@@ -16,7 +16,7 @@ use tract_onnx::tract_core::ops::nn::{Reduce, Reducer, Softmax, SoftmaxKind};
 
 /// The longest axis rewritten: past it, tract's per-row kernels amortise
 /// their calls and the slices would only add nodes.
-pub(crate) const LONGEST_UNROLLED: i64 = 16;
+const LONGEST_UNROLLED: i64 = 16;
 
 /// Rewrites every f32 softmax over a last axis of known length from 2 to
 /// [`LONGEST_UNROLLED`] and returns how many it rewrote. Anything else
@@ -26,17 +26,18 @@ pub(crate) fn unroll_short_softmax(model: &mut TypedModel) -> TractResult<usize>
     let mut rewritten = 0;
     for id in model.eval_order()? {
         let node = model.node(id);
-        let Some(axis) = node.op_as::<Softmax>().and_then(short_last_axis) else {
+        let Some(axis) = node.op_as::<Softmax>().and_then(plain_softmax_axis) else {
             continue;
         };
         let input = node.inputs[0];
         let fact = model.outlet_fact(input)?;
-        let len = fact.shape.get(axis).and_then(TDim::as_i64);
-        let rank = fact.rank();
-        let fits = fact.datum_type == f32::datum_type()
-            && axis + 1 == rank
-            && len.is_some_and(|len| (2..=LONGEST_UNROLLED).contains(&len));
-        if let (true, Some(len)) = (fits, len) {
+        if fact.datum_type != f32::datum_type() || axis + 1 != fact.rank() {
+            continue;
+        }
+        let short = fact.shape[axis]
+            .as_i64()
+            .filter(|len| (2..=LONGEST_UNROLLED).contains(len));
+        if let Some(len) = short {
             let name = node.name.clone();
             replace_with_elementwise(model, id, &name, input, axis, len)?;
             rewritten += 1;
@@ -45,8 +46,8 @@ pub(crate) fn unroll_short_softmax(model: &mut TypedModel) -> TractResult<usize>
     Ok(rewritten)
 }
 
-/// The one axis of a plain softmax.
-fn short_last_axis(op: &Softmax) -> Option<usize> {
+/// The one axis of a plain softmax (not a log-softmax, not quantized).
+fn plain_softmax_axis(op: &Softmax) -> Option<usize> {
     match (op.axes.as_slice(), op.kind, op.quant_output_dt) {
         ([axis], SoftmaxKind::Softmax, None) => Some(*axis),
         _ => None,
@@ -91,6 +92,7 @@ fn replace_with_elementwise(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{to_f32_vec, Role};
 
     fn softmax_model(shape: &[usize], axes: &[usize]) -> TypedModel {
         let mut model = TypedModel::default();
@@ -108,12 +110,7 @@ mod tests {
     fn run(model: TypedModel, input: &Tensor) -> Vec<f32> {
         let plan = model.into_optimized().unwrap().into_runnable().unwrap();
         let out = plan.run(tvec![input.clone().into_tvalue()]).unwrap();
-        out[0]
-            .to_plain_array_view::<f32>()
-            .unwrap()
-            .iter()
-            .copied()
-            .collect()
+        to_f32_vec(&out[0], Role::Decoder).unwrap()
     }
 
     fn softmaxes(model: &TypedModel) -> usize {
