@@ -362,6 +362,9 @@ pub enum FromWorker {
         score: f32,
         /// Pixels in the mask.
         area: u64,
+        /// How long the worker took to make the mask.
+        #[serde(default)]
+        times: PromptTimes,
     },
     /// A requested document. No payload.
     Exported {
@@ -462,6 +465,17 @@ pub struct FindTimes {
     pub proposals_ms: f64,
     /// The object tree and the Digital Twin built from the kept masks.
     pub twin_ms: f64,
+}
+
+/// How long the worker took for one prompt mask, in milliseconds: the figures
+/// to set against an ONNX runtime's decoder run, which also returns masks at
+/// the image's size.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct PromptTimes {
+    /// The decoder run on the cached embedding (low-resolution masks and scores).
+    pub decoder_ms: f64,
+    /// The chosen mask upsampled to the image's size.
+    pub mask_ms: f64,
 }
 
 impl Timings {
@@ -716,6 +730,16 @@ mod tests {
                     twin_ms: 3.25,
                 },
             },
+            FromWorker::PromptMask {
+                image_id: 1,
+                prompt_id: 4,
+                score: 0.875,
+                area: 120,
+                times: PromptTimes {
+                    decoder_ms: 96.5,
+                    mask_ms: 2.25,
+                },
+            },
             FromWorker::TaskFailed {
                 image_id: 1,
                 task: Task::Ask,
@@ -726,6 +750,11 @@ mod tests {
             let json = report.to_json().unwrap();
             assert_eq!(FromWorker::from_json(&json).unwrap(), report);
         }
+        let untimed = r#"{"type":"prompt_mask","image_id":1,"prompt_id":4,"score":0.5,"area":3}"#;
+        assert!(matches!(
+            FromWorker::from_json(untimed).unwrap(),
+            FromWorker::PromptMask { times, .. } if times == PromptTimes::default()
+        ));
     }
 
     #[test]

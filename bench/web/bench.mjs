@@ -86,12 +86,13 @@ async function pointPrompt(page) {
   const start = await page.evaluate(() => performance.now());
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   const end = await page.evaluate(() => window.__promptDone);
+  const worker = await page.$eval('.prompt-result', (result) => ({ decoder: Number(result.dataset.decoderMs), mask: Number(result.dataset.maskMs) }));
   await page.click('.clear-prompts');
-  return end - start;
+  return { click: end - start, ...worker };
 }
 
 async function timeOurs(page, image) {
-  const figures = { prepare: [], encoder: [], prompt: [], find: [], proposals: [], perPoint: [], twin: [], reason: [], ask: [], objects: 0, prompts: 0, memory: 0 };
+  const figures = { prepare: [], encoder: [], prompt: [], decoder: [], decoderMask: [], find: [], proposals: [], perPoint: [], twin: [], reason: [], ask: [], objects: 0, prompts: 0, memory: 0 };
   const data = (selector, key) => page.$eval(selector, (element, key) => Number(element.dataset[key]), key);
   for (let run = 0; run <= runs; run++) {
     const name = `photo-${run}.png`;
@@ -99,14 +100,17 @@ async function timeOurs(page, image) {
     await waitDone(page, name);
     const prepareMs = await data('.timings', 'prepareMs');
     const encodeMs = await data('.timings', 'encodeMs');
-    const promptMs = await pointPrompt(page);
+    const prompt = await pointPrompt(page);
+    const pushPerImage = () => {
+      figures.prepare.push(prepareMs);
+      figures.encoder.push(encodeMs);
+      figures.prompt.push(prompt.click);
+      figures.decoder.push(prompt.decoder);
+      figures.decoderMask.push(prompt.decoder + prompt.mask);
+    };
     if (args['no-find']) {
       figures.memory = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
-      if (run > 0) {
-        figures.prepare.push(prepareMs);
-        figures.encoder.push(encodeMs);
-        figures.prompt.push(promptMs);
-      }
+      if (run > 0) pushPerImage();
       continue;
     }
     const findStart = Date.now();
@@ -128,9 +132,7 @@ async function timeOurs(page, image) {
     const reasonMs = await data('.answer', 'reasonMs');
     figures.memory = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
     if (run === 0) continue; // warm-up
-    figures.prepare.push(prepareMs);
-    figures.encoder.push(encodeMs);
-    figures.prompt.push(promptMs);
+    pushPerImage();
     figures.find.push(findMs);
     figures.proposals.push(proposalsMs);
     figures.perPoint.push(proposalsMs / Math.max(1, figures.prompts));
@@ -165,11 +167,15 @@ async function benchPage(context, server, image, threads) {
   const figures = await timeOurs(page, image);
   figures.loadMs = loadMs;
   figures.threads = Number(await page.$eval('.status', (status) => status.dataset.threads));
-  if (!args['no-big'] && !args['no-find']) {
+  if (!args['no-big']) {
     await openImage(page, 'big.png', bigImage());
     await waitDone(page, 'big.png');
-    await page.click('.find-all');
-    await page.waitForSelector('.find-panel[data-run="done"]', { timeout: TIMEOUT });
+    if (args['no-find']) {
+      await pointPrompt(page);
+    } else {
+      await page.click('.find-all');
+      await page.waitForSelector('.find-panel[data-run="done"]', { timeout: TIMEOUT });
+    }
     figures.big = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
   }
   await page.close();
@@ -209,7 +215,9 @@ async function main() {
       console.log(`-- twinseg, ${ours.threads} thread${ours.threads === 1 ? '' : 's'}`);
       row('image prepare (resize, normalise, pad)', ours.prepare);
       row('encoder (twinseg, tract wasm)', ours.encoder);
-      row('point prompt, click to mask', ours.prompt, 'decoder + mask + message round trip');
+      row('point prompt, click to mask', ours.prompt, 'decoder + mask + message round trip + paint');
+      row('  of which the decoder run (worker)', ours.decoder, 'low-resolution masks and scores');
+      row('  decoder run + mask at image size', ours.decoderMask, 'what session.run below returns');
       row('find all objects (32x32, skip covered)', ours.find, `${ours.objects} objects, click to painted`);
       row('  of which the prompt grid (worker)', ours.proposals, `${ours.prompts} grid points, in decoder batches`);
       row('  per grid point', ours.perPoint, `${(1000 / median(ours.perPoint)).toFixed(1)} grid points/s (covered ones skip the decoder)`);
@@ -223,8 +231,12 @@ async function main() {
     row(`onnxruntime-web encoder, ${THREADS} threads`, ortN.encoderMs);
     row(`onnxruntime-web decoder, ${THREADS} threads`, ortN.decoderMs);
     const ratio = (a, b) => (median(a) / median(b)).toFixed(2);
-    console.log(`ratio twinseg ÷ onnxruntime-web, 1 thread each: encoder ${ratio(one.encoder, ort1.encoderMs)}, decoder (click to mask vs session.run) ${ratio(one.prompt, ort1.decoderMs)}`);
-    console.log(`ratio twinseg ÷ onnxruntime-web, ${THREADS} threads each: encoder ${ratio(many.encoder, ortN.encoderMs)}, decoder (click to mask vs session.run) ${ratio(many.prompt, ortN.decoderMs)}`);
+    for (const [ours, ort, count] of [[one, ort1, 1], [many, ortN, THREADS]]) {
+      console.log(
+        `ratio twinseg ÷ onnxruntime-web, ${count} thread${count === 1 ? '' : 's'} each: encoder ${ratio(ours.encoder, ort.encoderMs)}, ` +
+          `decoder (decoder run + mask at image size vs session.run) ${ratio(ours.decoderMask, ort.decoderMs)}, click to mask vs session.run ${ratio(ours.prompt, ort.decoderMs)}`,
+      );
+    }
     console.log(`ratio twinseg ${many.threads} threads ÷ 1 thread: encoder ${ratio(many.encoder, one.encoder)}${one.ask.length ? `, whole ask ${ratio(many.ask, one.ask)}` : ''}`);
     for (const ours of [one, many]) {
       console.log(`worker wasm memory after the runs (${ours.threads} thread${ours.threads === 1 ? '' : 's'}): ${mib(ours.memory)}${ours.big ? `; after a 4000x3000 picture and its objects: ${mib(ours.big)}` : ''}`);

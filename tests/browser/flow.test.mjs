@@ -131,6 +131,9 @@ describe('the whole flow in the page', { timeout: 15 * 60_000 }, () => {
     const [red, blue] = await alphaAt(page, '#mask-canvas', [{ x: IN_RED.x + 15, y: IN_RED.y + 15 }, IN_BLUE]);
     assert.ok(red > 0, 'mask over the clicked rectangle');
     assert.equal(blue, 0, 'not over the other one');
+    const times = await page.$eval('.prompt-result', (result) => ({ decoder: Number(result.dataset.decoderMs), mask: Number(result.dataset.maskMs) }));
+    assert.ok(times.decoder > 0, `the worker timed its decoder run (${times.decoder} ms)`);
+    assert.ok(times.mask >= 0 && Number.isFinite(times.mask), `and the mask's upsampling (${times.mask} ms)`);
     await page.click('.clear-prompts');
     const [cleared] = await alphaAt(page, '#mask-canvas', [{ x: IN_RED.x + 15, y: IN_RED.y + 15 }]);
     assert.equal(cleared, 0);

@@ -8,6 +8,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, SubmitEvent};
 
 use crate::app::AppState;
+use crate::flow::PromptResult;
 use crate::reasoner::{self, ReasonerChoice};
 
 /// The question form and the answer.
@@ -62,10 +63,11 @@ fn AnswerView(state: AppState) -> impl IntoView {
             }
             .into_any();
         }
-        if let Some(score) = flow.prompt_score.get() {
+        if let Some(PromptResult { score, times }) = flow.prompt_result.get() {
             let area = flow.mask.with(|m| m.as_ref().map_or(0, |m| m.area));
             return view! {
-                <p class="answer-state prompt-result">
+                <p class="answer-state prompt-result"
+                    data-decoder-ms=times.decoder_ms data-mask-ms=times.mask_ms>
                     {format!("Prompt mask: {area} px, predicted IoU {score:.2}.")}
                 </p>
             }

@@ -6,7 +6,8 @@ use js_sys::{ArrayBuffer, Int32Array, SharedArrayBuffer, Uint8Array};
 use leptos::prelude::*;
 use twinseg::proposals::ProposalSettings;
 use twinseg::protocol::{
-    patch_len, ExportKind, FindTimes, FromWorker, MaskInfo, PromptPoint, Task, ToWorker,
+    patch_len, ExportKind, FindTimes, FromWorker, MaskInfo, PromptPoint, PromptTimes, Task,
+    ToWorker,
 };
 use twinseg::reason::Answer;
 
@@ -69,6 +70,15 @@ pub struct ShownMask {
     pub area: u64,
 }
 
+/// What the worker said of the mask of the person's last prompt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PromptResult {
+    /// The decoder's estimate of the mask's IoU.
+    pub score: f32,
+    /// How long the worker took to make it.
+    pub times: PromptTimes,
+}
+
 /// The answer to the last question.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnswerView {
@@ -103,8 +113,8 @@ pub struct Flow {
     pub points: RwSignal<Vec<PromptPoint>>,
     /// The person's prompt box.
     pub bbox: RwSignal<Option<[f32; 4]>>,
-    /// The score of the last prompt mask.
-    pub prompt_score: RwSignal<Option<f32>>,
+    /// The score and timings of the last prompt mask.
+    pub prompt_result: RwSignal<Option<PromptResult>>,
     /// Embedded or remote reasoner, with the remote's address, model and key.
     pub reasoner: RwSignal<ReasonerChoice>,
     /// The exact request body for the remote reasoner (last prepared).
@@ -134,7 +144,7 @@ impl Flow {
             asking: RwSignal::new(false),
             points: RwSignal::new(Vec::new()),
             bbox: RwSignal::new(None),
-            prompt_score: RwSignal::new(None),
+            prompt_result: RwSignal::new(None),
             reasoner: RwSignal::new(reasoner::load_saved()),
             payload: RwSignal::new(None),
             preview_only: StoredValue::new(false),
@@ -159,7 +169,7 @@ impl Flow {
         self.asking.set(false);
         self.points.set(Vec::new());
         self.bbox.set(None);
-        self.prompt_score.set(None);
+        self.prompt_result.set(None);
         self.payload.set(None);
         self.twin_ids.set_value(Vec::new());
     }
@@ -350,7 +360,7 @@ impl AppState {
         let bbox = self.flow.bbox.get_untracked();
         if points.is_empty() && bbox.is_none() {
             self.flow.mask.set(None);
-            self.flow.prompt_score.set(None);
+            self.flow.prompt_result.set(None);
             return;
         }
         let prompt_id = self.flow.last_prompt.get_value().wrapping_add(1);
@@ -370,7 +380,7 @@ impl AppState {
     pub fn clear_prompts(self) {
         self.flow.points.set(Vec::new());
         self.flow.bbox.set(None);
-        self.flow.prompt_score.set(None);
+        self.flow.prompt_result.set(None);
         self.flow.mask.set(None);
     }
 
@@ -473,10 +483,14 @@ impl AppState {
                 prompt_id,
                 score,
                 area,
+                times,
             } if is_current(image_id) && *prompt_id == self.flow.last_prompt.get_value() => {
                 if let Some(bits) = self.full_mask(payload) {
                     self.flow.mask.set(Some(ShownMask { bits, area: *area }));
-                    self.flow.prompt_score.set(Some(*score));
+                    self.flow.prompt_result.set(Some(PromptResult {
+                        score: *score,
+                        times: *times,
+                    }));
                 }
             }
             FromWorker::Exported { kind, text, .. } => {
@@ -531,7 +545,7 @@ impl AppState {
         };
         self.flow.points.set(Vec::new());
         self.flow.bbox.set(None);
-        self.flow.prompt_score.set(None);
+        self.flow.prompt_result.set(None);
         self.flow.mask.set(Some(ShownMask { bits, area }));
         self.flow.answer.set(Some(AnswerView {
             query: self.flow.question.get_value(),

@@ -9,7 +9,7 @@ use twinseg::decoder::{PointPrompt, Prompt};
 use twinseg::encoder::Embedding;
 use twinseg::model::SamModel;
 use twinseg::proposals::ProposalSettings;
-use twinseg::protocol::{ExportKind, FromWorker, PromptPoint, Stage, Task, Timings};
+use twinseg::protocol::{ExportKind, FromWorker, PromptPoint, PromptTimes, Stage, Task, Timings};
 use twinseg::reason::Answer;
 use wasm_bindgen::JsCast;
 use web_sys::WorkerGlobalScope;
@@ -133,15 +133,18 @@ impl Session {
         points: &[PromptPoint],
         bbox: Option<[f32; 4]>,
     ) {
-        let result = self.predict(points, bbox, image_id).map(|(mask, score)| {
-            let report = FromWorker::PromptMask {
-                image_id,
-                prompt_id,
-                score,
-                area: mask.area(),
-            };
-            port.post(&report, Some(objects::to_buffer(mask.bits())));
-        });
+        let result = self
+            .predict(points, bbox, image_id)
+            .map(|(mask, score, times)| {
+                let report = FromWorker::PromptMask {
+                    image_id,
+                    prompt_id,
+                    score,
+                    area: mask.area(),
+                    times,
+                };
+                port.post(&report, Some(objects::to_buffer(mask.bits())));
+            });
         self.report(port, image_id, Task::Segment, result);
     }
 
@@ -234,7 +237,7 @@ impl Session {
         points: &[PromptPoint],
         bbox: Option<[f32; 4]>,
         image_id: u32,
-    ) -> Result<(twinseg::mask::Mask, f32), String> {
+    ) -> Result<(twinseg::mask::Mask, f32, PromptTimes), String> {
         self.check_current(image_id)?;
         let (Some(model), Some(embedding)) = (self.model.as_ref(), self.embedding.as_ref()) else {
             return Err("The image is not encoded yet; wait until it is, then try again.".into());
@@ -251,14 +254,21 @@ impl Session {
             bbox,
             mask_input: None,
         };
+        let started = now_ms();
         let prediction = model
             .predict(embedding, &prompt)
             .map_err(|error| format!("The prompt could not be segmented: {error}."))?;
+        let decoder_ms = now_ms() - started;
         let best = prediction
             .best_index()
             .ok_or_else(|| "The model returned no mask for the prompt.".to_string())?;
+        let started = now_ms();
         let mask = prediction.masks[best].to_mask(embedding.frame(), 0.0);
-        Ok((mask, prediction.iou[best]))
+        let times = PromptTimes {
+            decoder_ms,
+            mask_ms: now_ms() - started,
+        };
+        Ok((mask, prediction.iou[best], times))
     }
 
     /// Marks `request_id` as the newest model request; older ones finishing
