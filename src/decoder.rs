@@ -37,6 +37,11 @@ use crate::prepare::{Frame, LOW_RES};
 /// Prompts per decoder run for decoders with a dynamic batch dimension (a
 /// power of two: partial batches are padded to one).
 pub const MAX_BATCH: usize = 16;
+/// Prompts the everything mode hands at once to a decoder whose batch is
+/// fixed at 1: enough single-prompt runs to keep a few threads busy, few
+/// enough that the grid points they skip as covered stay nearly as many as
+/// one prompt at a time would.
+pub const PROMPTS_SIDE_BY_SIDE: usize = 4;
 /// Shape-specific plans kept at once; each holds its own packed weights.
 pub const PLANS_KEPT: usize = 6;
 const CELLS: usize = (LOW_RES * LOW_RES) as usize;
@@ -401,39 +406,80 @@ impl Decoder {
 
     /// Answers many prompts, batching those without a mask input when the
     /// decoder's batch dimension is dynamic; the result is in prompt order.
+    ///
+    /// With a prompt pool ([`crate::model::prompts_on_thread_pool`]), the
+    /// runs go side by side on its threads (a batched decoder's batch split
+    /// into one run per thread); every prompt's answer is the same as alone.
     pub fn predict_batch(
         &self,
         embedding: &Embedding,
         prompts: &[Prompt],
     ) -> Result<Vec<Prediction>, ModelError> {
+        let pool = crate::model::prompt_pool();
+        let per_run = match &pool {
+            Some(pool) => (self.max_batch() / pool.current_num_threads().max(1)).max(1),
+            None => self.max_batch(),
+        };
+        let runs = self.group_into_runs(embedding, prompts, per_run)?;
+        let answers: Vec<Result<Vec<Prediction>, ModelError>> = match pool {
+            Some(pool) if runs.len() > 1 => pool.install(|| {
+                use rayon::prelude::*;
+                runs.par_iter()
+                    .map(|run| {
+                        crate::model::single_threaded(|| {
+                            self.run(embedding, &run.prompts, run.mask)
+                        })
+                    })
+                    .collect()
+            }),
+            _ => runs
+                .iter()
+                .map(|run| self.run(embedding, &run.prompts, run.mask))
+                .collect(),
+        };
         let mut out = Vec::with_capacity(prompts.len());
-        let mut pending: Vec<Encoded> = Vec::new();
-        for prompt in prompts {
-            let encoded = encode_prompt(prompt, embedding.frame())?;
-            if prompt.mask_input.is_some() {
-                out.extend(self.flush(embedding, &mut pending)?);
-                out.extend(self.run(embedding, &[encoded], prompt.mask_input.as_ref())?);
-                continue;
-            }
-            pending.push(encoded);
-            if pending.len() == self.max_batch() {
-                out.extend(self.flush(embedding, &mut pending)?);
-            }
+        for answer in answers {
+            out.extend(answer?);
         }
-        out.extend(self.flush(embedding, &mut pending)?);
         Ok(out)
     }
 
-    fn flush(
+    /// How many prompts the everything mode hands to [`Self::predict_batch`]
+    /// at once: a whole run's worth for a batched decoder, and
+    /// [`PROMPTS_SIDE_BY_SIDE`] single-prompt runs otherwise, which a prompt
+    /// pool answers side by side. The count never depends on the threads, so
+    /// the grid points skipped as covered, and so the masks found, do not
+    /// either.
+    pub fn prompts_per_batch(&self) -> usize {
+        if self.batched {
+            MAX_BATCH
+        } else {
+            PROMPTS_SIDE_BY_SIDE
+        }
+    }
+
+    /// The decoder runs that answer `prompts` in order: up to `per_run`
+    /// prompts without a mask input share a run; a prompt with one runs alone.
+    fn group_into_runs<'p>(
         &self,
         embedding: &Embedding,
-        pending: &mut Vec<Encoded>,
-    ) -> Result<Vec<Prediction>, ModelError> {
-        if pending.is_empty() {
-            return Ok(Vec::new());
+        prompts: &'p [Prompt],
+        per_run: usize,
+    ) -> Result<Vec<Run<'p>>, ModelError> {
+        let mut runs: Vec<Run<'p>> = Vec::new();
+        for prompt in prompts {
+            let encoded = encode_prompt(prompt, embedding.frame())?;
+            match (prompt.mask_input.as_ref(), runs.last_mut()) {
+                (None, Some(last)) if last.mask.is_none() && last.prompts.len() < per_run => {
+                    last.prompts.push(encoded);
+                }
+                (mask, _) => runs.push(Run {
+                    prompts: vec![encoded],
+                    mask,
+                }),
+            }
         }
-        let batch = std::mem::take(pending);
-        self.run(embedding, &batch, None)
+        Ok(runs)
     }
 
     fn run(
@@ -500,6 +546,12 @@ impl Decoder {
         predictions.truncate(asked);
         Ok(predictions)
     }
+}
+
+/// Prompts that share one decoder run, and the mask input they all take.
+struct Run<'p> {
+    prompts: Vec<Encoded>,
+    mask: Option<&'p LowResMask>,
 }
 
 /// Plans by the shape they were built for, the most recently used first.
@@ -972,6 +1024,88 @@ mod tests {
         assert!(alone.iter().any(|p| p.iou.iter().any(|&v| v > 0.9)));
         let kept = decoder.plans.lock().expect("plans readable").len();
         assert!((2..=PLANS_KEPT).contains(&kept), "{kept} plans kept");
+    }
+
+    #[test]
+    fn prompts_side_by_side_on_a_pool_answer_as_alone() {
+        let model = crate::model::SamModel::builtin().expect("the built-in model loads");
+        let scene = crate::scenes::generate(5);
+        let embedding = model.embed(&scene.image).expect("the encoder runs");
+        let decoder = model.decoder();
+        let (width, height) = scene.image.dimensions();
+        let whole = crate::mask::PixelBox {
+            x0: 0,
+            y0: 0,
+            x1: width,
+            y1: height,
+        };
+        let mut prompts: Vec<Prompt> = crate::proposals::point_grid(4, whole)
+            .into_iter()
+            .map(|[x, y]| Prompt::point(x, y))
+            .collect();
+        let (x, y) = scene.objects[0].centre;
+        let mut refined = Prompt::point(x, y);
+        refined.mask_input = decoder
+            .predict(&embedding, &refined)
+            .expect("one prompt runs")
+            .best()
+            .cloned();
+        prompts.insert(5, refined);
+        let alone: Vec<Prediction> = prompts
+            .iter()
+            .map(|p| decoder.predict(&embedding, p).expect("one prompt runs"))
+            .collect();
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .expect("a pool starts"),
+        );
+        let side_by_side = crate::model::prompts_on_thread_pool(&pool, || {
+            decoder.predict_batch(&embedding, &prompts)
+        })
+        .expect("the batch runs");
+        assert_eq!(side_by_side, alone);
+        let plans = decoder.plans.lock().expect("plans readable");
+        assert!(
+            plans
+                .iter()
+                .any(|(shape, _)| shape.prompts == MAX_BATCH / 2),
+            "the maskless prompts shared runs of up to {} prompts: {:?}",
+            MAX_BATCH / 2,
+            plans.iter().map(|(shape, _)| shape).collect::<Vec<_>>()
+        );
+        assert!(
+            plans
+                .iter()
+                .all(|(shape, _)| shape.prompts <= MAX_BATCH / 2),
+            "no run took more than its share"
+        );
+    }
+
+    #[test]
+    fn runs_keep_prompt_order_and_give_a_mask_input_its_own_run() {
+        let model = crate::model::SamModel::builtin().expect("the built-in model loads");
+        let scene = crate::scenes::generate(5);
+        let embedding = model.embed(&scene.image).expect("the encoder runs");
+        let mut prompts: Vec<Prompt> = (0..7)
+            .map(|i| Prompt::point(10.0 + i as f32, 20.0))
+            .collect();
+        prompts[3].mask_input = Some(LowResMask {
+            logits: vec![0.0; CELLS],
+        });
+        let runs = model
+            .decoder()
+            .group_into_runs(&embedding, &prompts, 2)
+            .expect("the prompts are valid");
+        let sizes: Vec<(usize, bool)> = runs
+            .iter()
+            .map(|run| (run.prompts.len(), run.mask.is_some()))
+            .collect();
+        assert_eq!(
+            sizes,
+            [(2, false), (1, false), (1, true), (2, false), (1, false)]
+        );
     }
 
     #[test]

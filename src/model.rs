@@ -6,8 +6,10 @@
 //! output that does not fit. The ONNX protobuf is read once, checked, patched
 //! where tract needs it (see [`crate::decoder`]) and handed to tract.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use image::RgbImage;
 use tract_onnx::pb;
@@ -195,8 +197,8 @@ pub enum ModelError {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn use_threads(threads: usize) -> Result<(), ModelError> {
     use tract_linalg::multithread::{set_default_executor, Executor};
-    let executor = if threads <= 1 {
-        Executor::SingleThread
+    let pool = if threads <= 1 {
+        None
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
             .thread_name(|i| format!("twinseg-model-{i}"))
@@ -206,17 +208,67 @@ pub fn use_threads(threads: usize) -> Result<(), ModelError> {
                 threads,
                 message: e.to_string(),
             })?;
-        Executor::MultiThread(std::sync::Arc::new(pool))
+        Some(Arc::new(pool))
     };
-    set_default_executor(executor);
+    set_default_executor(
+        pool.clone()
+            .map_or(Executor::SingleThread, Executor::MultiThread),
+    );
+    *DEFAULT_PROMPT_POOL
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = pool;
     Ok(())
+}
+
+/// The pool [`use_threads`] made, which decoder batches spread their runs
+/// over unless [`prompts_on_thread_pool`] names another.
+static DEFAULT_PROMPT_POOL: Mutex<Option<Arc<rayon::ThreadPool>>> = Mutex::new(None);
+
+thread_local! {
+    /// The pool that [`prompts_on_thread_pool`] set for this thread's work.
+    static PROMPT_POOL: RefCell<Option<Arc<rayon::ThreadPool>>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` with every decoder batch in it spreading its runs over
+/// `pool`, one run per thread at a time, each run on a single thread.
+///
+/// A decoder run's matrix products are too small to gain from being split
+/// across threads, but separate prompts are independent: run side by side
+/// they answer a batch (the everything mode's grid) up to as many times
+/// faster as the pool has threads, with the same masks as on one thread.
+pub fn prompts_on_thread_pool<R>(pool: &Arc<rayon::ThreadPool>, work: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Arc<rayon::ThreadPool>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PROMPT_POOL.set(self.0.take());
+        }
+    }
+    let _restore = Restore(PROMPT_POOL.replace(Some(pool.clone())));
+    work()
+}
+
+/// The pool decoder batches spread their runs over on this thread, if any.
+pub(crate) fn prompt_pool() -> Option<Arc<rayon::ThreadPool>> {
+    PROMPT_POOL.with_borrow(Clone::clone).or_else(|| {
+        DEFAULT_PROMPT_POOL
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    })
+}
+
+/// Runs `work` with tract's products on the calling thread alone: for work
+/// that is itself one of several running side by side on a pool.
+pub(crate) fn single_threaded<R>(work: impl FnOnce() -> R) -> R {
+    use tract_linalg::multithread::{multithread_tract_scope, Executor};
+    multithread_tract_scope(Executor::SingleThread, work)
 }
 
 /// Runs `work` with the models on `pool`, whatever the process default:
 /// for callers that split only some steps across threads (the page's
 /// worker threads the encoder, whose large convolutions gain from them, but
 /// not the decoder, whose small products lose more to the hand-offs).
-pub fn on_thread_pool<R>(pool: &std::sync::Arc<rayon::ThreadPool>, work: impl FnOnce() -> R) -> R {
+pub fn on_thread_pool<R>(pool: &Arc<rayon::ThreadPool>, work: impl FnOnce() -> R) -> R {
     use tract_linalg::multithread::{multithread_tract_scope, Executor};
     multithread_tract_scope(Executor::MultiThread(pool.clone()), work)
 }
@@ -294,7 +346,9 @@ impl SamModel {
         self.decoder.predict(embedding, prompt)
     }
 
-    /// Answers many prompts, in batches of up to [`SamModel::max_batch`] per decoder run.
+    /// Answers many prompts, in batches of up to [`SamModel::max_batch`] per
+    /// decoder run, the runs side by side on the prompt pool if there is one
+    /// ([`prompts_on_thread_pool`], [`use_threads`]).
     pub fn predict_batch(
         &self,
         embedding: &Embedding,
@@ -306,6 +360,12 @@ impl SamModel {
     /// How many prompts one decoder run takes (1 for decoders with a fixed batch of 1).
     pub fn max_batch(&self) -> usize {
         self.decoder.max_batch()
+    }
+
+    /// How many prompts the everything mode hands the decoder at once (see
+    /// [`Decoder::prompts_per_batch`]).
+    pub fn prompts_per_batch(&self) -> usize {
+        self.decoder.prompts_per_batch()
     }
 
     /// The encoder half.

@@ -261,7 +261,7 @@ impl<'m, F: FnMut(ProposalBatch) -> Control> Runner<'m, F> {
         let batch = self
             .settings
             .points_per_batch
-            .unwrap_or_else(|| self.model.max_batch())
+            .unwrap_or_else(|| self.model.prompts_per_batch())
             .max(1);
         self.covered = vec![false; (LOW_RES * LOW_RES) as usize];
         let frame = *embedding.frame();

@@ -117,13 +117,14 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     let model = args.model.load()?;
     let load = load_start.elapsed();
     println!(
-        "model: {} | image {}x{} | load + optimise {:.0} ms | masks per prompt {} | batch {}",
+        "model: {} | image {}x{} | load + optimise {:.0} ms | masks per prompt {} | prompts per run {} | per grid batch {}",
         model_name(&args.model),
         image.width(),
         image.height(),
         load.as_secs_f64() * 1000.0,
         model.decoder().masks_per_prompt(),
-        model.max_batch()
+        model.max_batch(),
+        model.prompts_per_batch()
     );
     println!(
         "{:<34} {:>10} {:>10} {:>10} {:>5}",
@@ -148,12 +149,15 @@ fn run_stages(args: &BenchArgs, model: &SamModel, image: &RgbImage) -> Result<St
     let (prepare_t, _) = measure(args.runs, || Ok(prepare(image)))?;
     print_row("image prepare", &prepare_t, "");
     let centre = centre_prompt(image);
+    let prompts = batch_prompts(image, args.batch);
     let threads = args.model.threads();
+    let counts: Vec<usize> = if threads == 1 {
+        vec![1]
+    } else {
+        vec![1, threads]
+    };
     let mut timed = Vec::new();
-    for n in [1, threads] {
-        if timed.iter().any(|&(done, _, _)| done == n) {
-            continue;
-        }
+    for &n in &counts {
         use_threads(n).map_err(err)?;
         let (encoder, embedding) = measure(args.runs, || model.embed(image).map_err(err))?;
         print_row(&format!("encoder, {}", thread_count(n)), &encoder, "");
@@ -165,25 +169,17 @@ fn run_stages(args: &BenchArgs, model: &SamModel, image: &RgbImage) -> Result<St
             &decoder,
             "",
         );
+        let (batch, _) = measure(args.runs, || {
+            model.predict_batch(&embedding, &prompts).map_err(err)
+        })?;
+        print_row(
+            &format!("decoder, {} prompts, {}", prompts.len(), thread_count(n)),
+            &batch,
+            &format!("{:.1} ms/prompt", batch.median_ms() / prompts.len() as f64),
+        );
         timed.push((n, encoder, decoder));
     }
     let embedding = model.embed(image).map_err(err)?;
-    let prompts: Vec<Prompt> = proposals::point_grid(
-        (args.batch.max(1) as f64).sqrt().ceil() as u32,
-        whole(image),
-    )
-    .into_iter()
-    .take(args.batch.max(1))
-    .map(|[x, y]| Prompt::point(x, y))
-    .collect();
-    let (batch, _) = measure(args.runs, || {
-        model.predict_batch(&embedding, &prompts).map_err(err)
-    })?;
-    print_row(
-        &format!("decoder, {} prompts", prompts.len()),
-        &batch,
-        &format!("{:.1} ms/prompt", batch.median_ms() / prompts.len() as f64),
-    );
     let settings = ProposalSettings {
         points_per_side: args.points_per_side,
         ..ProposalSettings::default()
@@ -193,7 +189,11 @@ fn run_stages(args: &BenchArgs, model: &SamModel, image: &RgbImage) -> Result<St
             .map_err(|e| e.to_string())
     })?;
     print_row(
-        &format!("everything mode {0}x{0}", args.points_per_side),
+        &format!(
+            "everything mode {0}x{0}, {1}",
+            args.points_per_side,
+            thread_count(threads)
+        ),
         &everything,
         &format!(
             "{} prompts, {} proposals",
@@ -205,23 +205,28 @@ fn run_stages(args: &BenchArgs, model: &SamModel, image: &RgbImage) -> Result<St
         skip_covered: true,
         ..settings.clone()
     };
-    let (fewer, fewer_set) = measure(args.everything_runs, || {
-        proposals::run(model, &embedding, &skipping, |_| Control::Continue)
-            .map_err(|e| e.to_string())
-    })?;
-    print_row(
-        &format!(
-            "everything mode {0}x{0}, skip covered",
-            args.points_per_side
-        ),
-        &fewer,
-        &format!(
-            "{} prompts, {} proposals, recall {:.3} of the full grid's (mask IoU >= 0.9)",
-            fewer_set.prompted,
-            fewer_set.proposals.len(),
-            recall(&set, &fewer_set)
-        ),
-    );
+    for &n in counts.iter().rev() {
+        use_threads(n).map_err(err)?;
+        let (fewer, fewer_set) = measure(args.everything_runs, || {
+            proposals::run(model, &embedding, &skipping, |_| Control::Continue)
+                .map_err(|e| e.to_string())
+        })?;
+        print_row(
+            &format!(
+                "everything mode {0}x{0}, skip covered, {1}",
+                args.points_per_side,
+                thread_count(n)
+            ),
+            &fewer,
+            &format!(
+                "{} prompts, {} proposals, recall {:.3} of the full grid's (mask IoU >= 0.9)",
+                fewer_set.prompted,
+                fewer_set.proposals.len(),
+                recall(&set, &fewer_set)
+            ),
+        );
+    }
+    use_threads(threads).map_err(err)?;
     let (build, twin) = measure(args.runs, || Ok(twin_of(image, &set)))?;
     print_row(
         "hierarchy + DT build",
@@ -241,8 +246,22 @@ fn run_stages(args: &BenchArgs, model: &SamModel, image: &RgbImage) -> Result<St
     let (ask, _) = measure(args.everything_runs, || {
         whole_ask(args, model, image, &skipping)
     })?;
-    print_row("whole ask, skip covered", &ask, "");
+    print_row(
+        &format!("whole ask, skip covered, {}", thread_count(threads)),
+        &ask,
+        "",
+    );
     Ok(Stages { threads: timed })
+}
+
+/// Up to `count` point prompts spread over the image on a square grid.
+fn batch_prompts(image: &RgbImage, count: usize) -> Vec<Prompt> {
+    let count = count.max(1);
+    proposals::point_grid((count as f64).sqrt().ceil() as u32, whole(image))
+        .into_iter()
+        .take(count)
+        .map(|[x, y]| Prompt::point(x, y))
+        .collect()
 }
 
 fn thread_count(n: usize) -> String {
