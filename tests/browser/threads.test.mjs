@@ -1,8 +1,8 @@
 // Model threads in headless Chromium: a cross-origin isolated page runs the
 // threaded worker, whose model threads (Web Workers sharing its memory) run
-// the encoder and the object search's prompts, and finds exactly what one
-// thread finds; a page that is not isolated, or asks for one thread, or whose
-// threaded build is missing, runs on one.
+// the encoder, and finds exactly what one thread finds; a page that is not
+// isolated, or asks for one thread, or whose threaded build is missing, runs
+// on one.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -66,7 +66,7 @@ describe('model threads', { timeout: 10 * 60_000 }, () => {
   test('an isolated page finds the same objects on two threads as a plain page on one', async () => {
     const isolated = await serve({ isolated: true });
     const threaded = await openScene(browser.context, `${isolated.url}?threads=2`);
-    assert.deepEqual(await threadsShown(threaded.page), { count: '2', text: 'The image encoder and the object search run on 2 threads.' });
+    assert.deepEqual(await threadsShown(threaded.page), { count: '2', text: 'The image encoder runs on 2 threads.' });
     assert.equal(isolated.requests.filter((path) => path === '/worker-threads_bg.wasm').length, 1, 'the threaded build was loaded');
     assert.ok(isolated.requests.includes('/worker-thread.js'), 'model threads were started');
     assert.ok(!isolated.requests.includes('/worker_bg.wasm'), 'the single-threaded build was not loaded');

@@ -129,12 +129,12 @@ pub fn ErrorAlert(error: RwSignal<Option<String>>) -> impl IntoView {
     }
 }
 
-/// Says how many threads the model runs on (the encoder and the object
-/// search use more than one; see the worker's `threads` module).
+/// Says how many threads the model runs on (only the encoder uses more
+/// than one; see the worker's `threads` module).
 fn threads_line(threads: u32) -> String {
     match threads {
         0 | 1 => "The model runs on one thread.".into(),
-        threads => format!("The image encoder and the object search run on {threads} threads."),
+        threads => format!("The image encoder runs on {threads} threads."),
     }
 }
 

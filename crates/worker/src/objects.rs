@@ -17,7 +17,6 @@ use twinseg::twin::{self, DigitalTwin, Level, TwinInput};
 
 use crate::envelope::Port;
 use crate::session::now_ms;
-use crate::threads;
 
 /// The objects found in one image: the tree's segments and the Digital Twin
 /// built from them (each twin object's `segment` indexes `segments`).
@@ -80,9 +79,8 @@ pub fn find(
         }
     };
     let started = now_ms();
-    let set =
-        threads::for_prompts(|| proposals::run(input.model, input.embedding, settings, on_batch))
-            .map_err(|error| format!("The objects could not be found: {error}."))?;
+    let set = proposals::run(input.model, input.embedding, settings, on_batch)
+        .map_err(|error| format!("The objects could not be found: {error}."))?;
     let proposals_ms = now_ms() - started;
     let started = now_ms();
     let found = Found::build(input.image, set.proposals);

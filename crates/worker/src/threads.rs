@@ -1,13 +1,17 @@
 //! Model threads for the worker's threaded build: Web Workers that load the
-//! same module into the same shared wasm memory and serve the models as one
+//! same module into the same shared wasm memory and serve the encoder as one
 //! rayon pool.
 //!
-//! The pool runs the encoder's products split across threads
-//! ([`for_encoder`]), and the everything mode's decoder prompts side by side,
-//! one whole run per thread ([`for_prompts`]). A single decoder run is not
-//! split: measured in Chromium on two cores, its matrix products are too
-//! small to repay the hand-offs between workers, so a click's prompt runs on
-//! the worker's own thread.
+//! Only the encoder runs on them ([`for_encoder`]): measured in Chromium on
+//! two cores, a second thread makes MobileSAM's encoder faster, but no
+//! decoder run faster and the small test model's slower, because their
+//! matrix products are too small to repay the hand-offs between workers.
+//! Running whole decoder prompts side by side on them, as the native CLI
+//! does (`twinseg::model::prompts_on_thread_pool`), would speed up *find all
+//! objects*, but in the page it made the worker's wasm memory creep up image
+//! after image (129 MiB after 25 images, 135–154 MiB after 50, in four of
+//! five runs of `tests/browser/session.test.mjs`), so prompts stay on the
+//! worker's own thread.
 //!
 //! The page starts the threaded build (`worker-threads-loader.js?threads=N`)
 //! only where it is cross-origin isolated, which shared memory needs; every
@@ -44,16 +48,6 @@ pub fn for_encoder<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
-/// Runs `work` (the everything mode's prompt grid) with its decoder
-/// prompts side by side on the model threads if they started, else all on
-/// this thread. The masks are the same either way.
-pub fn for_prompts<R>(work: impl FnOnce() -> R) -> R {
-    match POOL.with_borrow(Clone::clone) {
-        Some(pool) => twinseg::model::prompts_on_thread_pool(&pool, work),
-        None => work(),
-    }
-}
-
 /// How many model threads the page asked for: the `threads` parameter of
 /// this worker's address, 1 when it has none (the single-threaded build).
 pub fn requested() -> usize {
@@ -66,7 +60,7 @@ pub fn requested() -> usize {
 }
 
 /// Starts `threads` pool threads, waits until each has loaded the module,
-/// and keeps them for [`for_encoder`] and [`for_prompts`]. An error says why the worker stays on
+/// and keeps them for [`for_encoder`]. An error says why the worker stays on
 /// its own thread.
 pub async fn start(threads: usize) -> Result<(), String> {
     if !cfg!(target_feature = "atomics") {
