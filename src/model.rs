@@ -188,7 +188,9 @@ pub enum ModelError {
 }
 
 /// Sets how many threads every model of this process runs its matrix
-/// products and convolutions on (1: the calling thread only, the default).
+/// products and convolutions on (1: the calling thread only, the default),
+/// and the pool that decoder batches run their prompts side by side on
+/// ([`prompts_on_thread_pool`]).
 ///
 /// The encoder's convolutions dominate an image's cost and split well across
 /// cores; results are the same for any number of threads. Native builds
