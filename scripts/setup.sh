@@ -37,10 +37,22 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
 }
 
+# Build tools are installed lightly optimised, without link-time optimisation
+# and in parallel codegen units: their own release profiles (trunk's is fat LTO
+# in one codegen unit) made a cold set-up take half an hour on two cores, and
+# neither tool does enough work for its own speed to matter.
+quick_install() {
+  CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    CARGO_PROFILE_RELEASE_DEBUG=false \
+    cargo install "$@"
+}
+
 ensure_trunk() {
   if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
     log "installing trunk $TRUNK_VERSION"
-    cargo install --locked trunk --version "$TRUNK_VERSION"
+    quick_install --locked trunk --version "$TRUNK_VERSION"
   fi
 }
 
@@ -50,7 +62,7 @@ ensure_wasm_bindgen() {
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
     log "installing wasm-bindgen-cli $want"
     # --locked fails on a yanked transitive crate of this version; the version itself is pinned.
-    cargo install wasm-bindgen-cli --version "=$want"
+    quick_install wasm-bindgen-cli --version "=$want"
   fi
 }
 
@@ -77,15 +89,16 @@ ensure_npm_packages() {
   fi
 }
 
+# The downloads (nightly, the browsers, the npm packages) go on in the
+# background while the two tools compile, which is what takes the time.
 main() {
   ensure_wasm_target
-  ensure_nightly
   cargo fetch --locked
+  (ensure_nightly; ensure_chromium; ensure_firefox; ensure_npm_packages) &
+  local downloads=$!
   ensure_trunk
   ensure_wasm_bindgen
-  ensure_chromium
-  ensure_firefox
-  ensure_npm_packages
+  wait "$downloads"
 }
 
 main "$@"
