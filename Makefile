@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they need first.
-.PHONY: serve test setup
+.PHONY: serve test setup lint-wasm
 
 # Serve the app on the embedded defaults (built-in test model, embedded reasoner).
 serve:
@@ -11,3 +11,7 @@ test:
 
 setup:
 	scripts/setup.sh
+
+# clippy for wasm32 too (make test lints on the host only).
+lint-wasm:
+	cargo clippy --locked --target wasm32-unknown-unknown -p twinseg-app -p twinseg-worker -- -D warnings

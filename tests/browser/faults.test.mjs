@@ -6,26 +6,17 @@
 // the question all stay.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { WORK_TIMEOUT } from './support/app.mjs';
 import { launchBrowser } from './support/browser.mjs';
 import { chatReply, mockReasoner } from './support/reasoner.mjs';
 import { IN_BLUE, IN_RED, alphaAt, openScene } from './support/scene.mjs';
-import { DIST, serveDist } from './support/server.mjs';
+import { DIST, closedAddress, serveDist } from './support/server.mjs';
 
 const QUESTION = 'the red rectangle';
 const TIMEOUT_S = 2;
-
-/** An address on 127.0.0.1 where nothing listens (a port just closed). */
-async function closedAddress() {
-  const probe = createServer();
-  await new Promise((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address();
-  await new Promise((done) => probe.close(done));
-  return `http://127.0.0.1:${port}/v1`;
-}
 
 describe('remote reasoner faults in the page', { timeout: 15 * 60_000 }, () => {
   let server;
@@ -155,7 +146,7 @@ describe('remote reasoner faults in the page', { timeout: 15 * 60_000 }, () => {
   }
 
   test('nothing listening at the address gives a clear message', async () => {
-    await page.fill('#reasoner-url', await closedAddress());
+    await page.fill('#reasoner-url', `${await closedAddress()}/v1`);
     const message = await failingAsk();
     assert.match(message, /could not reach the endpoint/);
     await assertNothingLost();
@@ -169,7 +160,7 @@ describe('remote reasoner faults in the page', { timeout: 15 * 60_000 }, () => {
     await page.press('#reasoner-timeout', 'Tab');
     await page.press('#question', 'Enter');
     await page.waitForSelector('.stop-ask');
-    while (mock.bodies.length === 0) await new Promise((done) => setTimeout(done, 50));
+    while (mock.bodies.length === 0) await sleep(50);
     const started = Date.now();
     await page.keyboard.press('Escape');
     const alert = await page.waitForSelector('[role="alert"]', { timeout: 10_000 });

@@ -10,13 +10,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { WORK_TIMEOUT } from './support/app.mjs';
 import { launchBrowser } from './support/browser.mjs';
 import { alphaAt, IN_RED, openScene } from './support/scene.mjs';
-import { DIST, serveDist } from './support/server.mjs';
+import { DIST, closedAddress, serveDist } from './support/server.mjs';
 
 const MODELS = new URL('../../models/', import.meta.url).pathname;
 const ENCODER = readFileSync(`${MODELS}twinseg_test_encoder.onnx`);
@@ -62,7 +62,7 @@ async function modelHost() {
     const pieces = step.pieces ?? 1;
     const size = Math.ceil(step.body.length / pieces);
     for (let start = 0; start < step.body.length; start += size) {
-      if (start > 0) await new Promise((done) => setTimeout(done, step.gap));
+      if (start > 0) await sleep(step.gap);
       response.write(step.body.subarray(start, start + size));
     }
     response.end();
@@ -88,15 +88,6 @@ async function modelHost() {
       return new Promise((done) => server.close(done));
     },
   };
-}
-
-/** An address on 127.0.0.1 where nothing listens (a port just closed). */
-async function closedAddress() {
-  const probe = createTcpServer();
-  await new Promise((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address();
-  await new Promise((done) => probe.close(done));
-  return `http://127.0.0.1:${port}`;
 }
 
 describe('model download faults in the page', { timeout: 15 * 60_000 }, () => {
@@ -225,7 +216,7 @@ describe('model download faults in the page', { timeout: 15 * 60_000 }, () => {
       await page.fill('#decoder-url', addresses.decoder);
       await page.click('.model-form button[type="submit"]');
       await page.waitForSelector('.stop-model');
-      while (host.count(name) === 0) await new Promise((done) => setTimeout(done, 50));
+      while (host.count(name) === 0) await sleep(50);
       const started = Date.now();
       await stop();
       await page.waitForSelector('.model-state[data-model-state="failed"]', { timeout: 10_000 });

@@ -156,6 +156,15 @@ fn read_report(envelope: &JsValue) -> Result<Report, String> {
     Ok(Report { message, payload })
 }
 
+/// A JS exception as text for a message.
+pub fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::WorkerBuild;
@@ -187,13 +196,4 @@ mod tests {
             "./worker-threads-loader.js?threads=3"
         );
     }
-}
-
-/// A JS exception as text for a message.
-pub fn describe(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|error| String::from(error.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
 }

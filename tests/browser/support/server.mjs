@@ -1,6 +1,7 @@
 // Serves the built app (dist/) on 127.0.0.1 at a free port, with the same
 // cross-origin isolation headers as scripts/serve.sh.
 import { createServer } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 
@@ -59,4 +60,13 @@ export async function serveDist({ root = DIST, isolated = true, files = {}, bodi
     requests,
     close: () => new Promise((done) => server.close(done)),
   };
+}
+
+/** An address on 127.0.0.1 where nothing listens (a port just closed). */
+export async function closedAddress() {
+  const probe = createTcpServer();
+  await new Promise((done) => probe.listen(0, '127.0.0.1', done));
+  const { port } = probe.address();
+  await new Promise((done) => probe.close(done));
+  return `http://127.0.0.1:${port}`;
 }
