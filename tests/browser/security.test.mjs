@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { canvasPixels, waitForStage, waitForWorker } from './support/app.mjs';
 import { launchBrowser, openPage } from './support/browser.mjs';
@@ -64,7 +63,7 @@ test('the app works under its policy, refuses inline script, and stays on 127.0.
       const script = document.createElement('script');
       script.textContent = 'window.__inlineRan = true;';
       document.body.append(script);
-      await sleep(100);
+      await new Promise((done) => setTimeout(done, 100));
       return window.__inlineRan === true;
     });
     assert.equal(ran, false, 'an injected inline script does not run');
