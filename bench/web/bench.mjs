@@ -153,9 +153,16 @@ async function timeOrt(context, server, threads) {
   return result;
 }
 
-/** The app at `?threads=N` with the model pair loaded, timed; adds `threads` (as the page reports it), `loadMs` and `big` (memory after the 4000x3000 picture). */
-async function benchPage(context, server, image, threads) {
-  const { page } = await openPage(context, `${server.url}?threads=${threads}`);
+/** Which worker build a page ran, from the wasm files it asked the server for. */
+const BUILDS = { '/worker_bg.wasm': 'plain SIMD', '/worker-relaxed_bg.wasm': 'relaxed SIMD', '/worker-threads_bg.wasm': 'plain SIMD, threaded' };
+
+/**
+ * The app at `?threads=N` (and `simd=plain` if `plain`) with the model pair loaded, timed; adds
+ * `threads` (as the page reports it), `build`, `loadMs` and `big` (memory after the 4000x3000 picture).
+ */
+async function benchPage(context, server, image, threads, plain = false) {
+  const asked = server.requests.length;
+  const { page } = await openPage(context, `${server.url}?threads=${threads}${plain ? '&simd=plain' : ''}`);
   await page.waitForSelector('.status[data-worker="ready"]', { timeout: TIMEOUT });
   const loadStart = Date.now();
   await page.click('.model-panel summary');
@@ -167,6 +174,7 @@ async function benchPage(context, server, image, threads) {
   const figures = await timeOurs(page, image);
   figures.loadMs = loadMs;
   figures.threads = Number(await page.$eval('.status', (status) => status.dataset.threads));
+  figures.build = server.requests.slice(asked).map((path) => BUILDS[path]).find(Boolean) ?? 'unknown build';
   if (!args['no-big']) {
     await openImage(page, 'big.png', bigImage());
     await waitDone(page, 'big.png');
@@ -200,6 +208,7 @@ async function main() {
   });
   const browser = await launchBrowser();
   try {
+    const plain = await benchPage(browser.context, server, image, 1, true);
     const one = await benchPage(browser.context, server, image, 1);
     const many = await benchPage(browser.context, server, image, THREADS);
     const ort1 = await timeOrt(browser.context, server, 1);
@@ -207,12 +216,13 @@ async function main() {
 
     const version = execFileSync('chromium', ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     console.log(`browser benchmark | ${version} | encoder ${args.encoder} | decoder ${args.decoder}`);
-    console.log(`image ${args.image ?? 'bench/photo_like.py 1024x768'} | ${runs} timed runs after one warm-up | twinseg worker: wasm SIMD, 1 thread and ${many.threads} threads (cross-origin isolated page)`);
+    console.log(`image ${args.image ?? 'bench/photo_like.py 1024x768'} | ${runs} timed runs after one warm-up | twinseg worker: 1 thread (${plain.build}), 1 thread (${one.build}) and ${many.threads} threads (${many.build}, cross-origin isolated page)`);
     console.log(`model download + load + optimise (twinseg): ${one.loadMs} ms; onnxruntime-web session create: ${ort1.loadMs.toFixed(0)} ms`);
     console.log(`${'step'.padEnd(40)} median ms   spread`);
     const row = (label, values, note = '') => values.length > 0 && console.log(`${label.padEnd(40)} ${median(values).toFixed(1).padStart(9)}   ${spread(values).padEnd(12)} ${note}`);
-    for (const ours of [one, many]) {
-      console.log(`-- twinseg, ${ours.threads} thread${ours.threads === 1 ? '' : 's'}`);
+    const label = (ours) => `${ours.threads} thread${ours.threads === 1 ? '' : 's'}, ${ours.build}`;
+    for (const ours of [plain, one, many]) {
+      console.log(`-- twinseg, ${label(ours)}`);
       row('image prepare (resize, normalise, pad)', ours.prepare);
       row('encoder (twinseg, tract wasm)', ours.encoder);
       row('point prompt, click to mask', ours.prompt, 'decoder + mask + message round trip + paint');
@@ -231,15 +241,19 @@ async function main() {
     row(`onnxruntime-web encoder, ${THREADS} threads`, ortN.encoderMs);
     row(`onnxruntime-web decoder, ${THREADS} threads`, ortN.decoderMs);
     const ratio = (a, b) => (median(a) / median(b)).toFixed(2);
-    for (const [ours, ort, count] of [[one, ort1, 1], [many, ortN, THREADS]]) {
+    for (const [ours, ort] of [[plain, ort1], [one, ort1], [many, ortN]]) {
       console.log(
-        `ratio twinseg ÷ onnxruntime-web, ${count} thread${count === 1 ? '' : 's'} each: encoder ${ratio(ours.encoder, ort.encoderMs)}, ` +
+        `ratio twinseg (${label(ours)}) ÷ onnxruntime-web: encoder ${ratio(ours.encoder, ort.encoderMs)}, ` +
           `decoder (decoder run + mask at image size vs session.run) ${ratio(ours.decoderMask, ort.decoderMs)}, click to mask vs session.run ${ratio(ours.prompt, ort.decoderMs)}`,
       );
     }
+    console.log(
+      `ratio twinseg relaxed ÷ plain SIMD, 1 thread: encoder ${ratio(one.encoder, plain.encoder)}, decoder run ${ratio(one.decoder, plain.decoder)}` +
+        `${one.ask.length ? `, whole ask ${ratio(one.ask, plain.ask)}` : ''}`,
+    );
     console.log(`ratio twinseg ${many.threads} threads ÷ 1 thread: encoder ${ratio(many.encoder, one.encoder)}${one.ask.length ? `, whole ask ${ratio(many.ask, one.ask)}` : ''}`);
-    for (const ours of [one, many]) {
-      console.log(`worker wasm memory after the runs (${ours.threads} thread${ours.threads === 1 ? '' : 's'}): ${mib(ours.memory)}${ours.big ? `; after a 4000x3000 picture and its objects: ${mib(ours.big)}` : ''}`);
+    for (const ours of [plain, one, many]) {
+      console.log(`worker wasm memory after the runs (${label(ours)}): ${mib(ours.memory)}${ours.big ? `; after a 4000x3000 picture and its objects: ${mib(ours.big)}` : ''}`);
     }
     if (browser.offsite.length) console.log(`(blocked requests: ${browser.offsite.join(', ')})`);
   } finally {

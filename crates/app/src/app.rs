@@ -22,7 +22,7 @@ use crate::model::ModelPicker;
 use crate::params::StartParams;
 use crate::picker::ImagePicker;
 use crate::status::{ErrorAlert, StatusPanel};
-use crate::worker::{describe, Report, WorkerBuild, WorkerClient};
+use crate::worker::{describe, has_relaxed_simd, Report, WorkerBuild, WorkerClient};
 
 /// Files above this size are refused before they are read.
 const MAX_FILE_BYTES: f64 = 256.0 * 1024.0 * 1024.0;
@@ -179,12 +179,14 @@ pub struct AppState {
     restarts: StoredValue<u32>,
     /// The build of the worker to start (threaded on isolated pages).
     build: StoredValue<WorkerBuild>,
+    /// Whether the relaxed-SIMD build may run (see [`WorkerBuild::choose`]).
+    relaxed: bool,
     /// How many threads the running worker's models use.
     pub threads: RwSignal<u32>,
 }
 
 impl AppState {
-    fn new(build: WorkerBuild) -> Self {
+    fn new(build: WorkerBuild, relaxed: bool) -> Self {
         Self {
             worker: RwSignal::new(WorkerState::Starting),
             image: RwSignal::new(None),
@@ -200,6 +202,7 @@ impl AppState {
             file: StoredValue::new_local(None),
             restarts: StoredValue::new(0),
             build: StoredValue::new(build),
+            relaxed,
             threads: RwSignal::new(1),
         }
     }
@@ -220,11 +223,11 @@ impl AppState {
     /// which gets the model and the current image again; the picture, and
     /// everything else the person did in the page, stays.
     fn worker_failed(self, message: String) {
-        if self.worker.get_untracked() == WorkerState::Starting
-            && self.build.get_value() != WorkerBuild::Single
-        {
-            self.fall_back_to_one_thread(&message);
-            return;
+        if self.worker.get_untracked() == WorkerState::Starting {
+            if let Some(fallback) = self.build.get_value().fallback(self.relaxed) {
+                self.fall_back(fallback, &message);
+                return;
+            }
         }
         let restarts = self.restarts.get_value();
         if self.worker.get_untracked() != WorkerState::Ready || restarts >= MAX_RESTARTS {
@@ -255,15 +258,19 @@ impl AppState {
         )));
     }
 
-    /// A threaded worker that could not start is replaced by the
-    /// single-threaded build, which needs nothing of the page; requests made
-    /// meanwhile go to it.
-    fn fall_back_to_one_thread(self, message: &str) {
+    /// A threaded or relaxed-SIMD worker that could not start is replaced by
+    /// the next build down (see [`WorkerBuild::fallback`]), ending with the
+    /// plain single build, which needs nothing of the page or the browser;
+    /// requests made meanwhile go to it.
+    fn fall_back(self, fallback: WorkerBuild, message: &str) {
+        let failed = self.build.get_value();
         web_sys::console::warn_1(
-            &format!("twinseg: the threaded worker did not start ({message}); using one thread.")
-                .into(),
+            &format!(
+                "twinseg: the {failed} worker did not start ({message}); using the {fallback} one."
+            )
+            .into(),
         );
-        self.build.set_value(WorkerBuild::Single);
+        self.build.set_value(fallback);
         self.client.set_value(None);
         self.start_worker();
     }
@@ -582,7 +589,8 @@ impl AppState {
 #[component]
 pub fn App() -> impl IntoView {
     let params = StartParams::from_location();
-    let state = AppState::new(WorkerBuild::choose(params.threads));
+    let relaxed = !params.plain_simd && has_relaxed_simd();
+    let state = AppState::new(WorkerBuild::choose(params.threads, relaxed), relaxed);
     state.start_worker();
     params.apply(state);
     provide_context(params.clone());

@@ -28,6 +28,10 @@ pub struct StartParams {
     /// How many threads the model should use (1: none besides the worker);
     /// by default one per core where the page is cross-origin isolated.
     pub threads: Option<usize>,
+    /// Whether to keep to plain wasm SIMD (`simd=plain`) even where the
+    /// browser has relaxed SIMD: slower, but every browser and machine then
+    /// computes bit for bit the same masks and scores.
+    pub plain_simd: bool,
     /// Parameters that were given but could not be used, in words.
     pub problems: Vec<String>,
 }
@@ -78,6 +82,13 @@ impl StartParams {
                     Ok(threads) if threads >= 1 => params.threads = Some(threads),
                     _ => params.problems.push(format!(
                         "The threads parameter must be a whole number of at least 1, not \"{value}\"."
+                    )),
+                },
+                "simd" => match value.as_str() {
+                    "plain" => params.plain_simd = true,
+                    "relaxed" => params.plain_simd = false,
+                    _ => params.problems.push(format!(
+                        "The simd parameter must be \"plain\" or \"relaxed\", not \"{value}\"."
                     )),
                 },
                 "model" if !value.is_empty() => model = Some(value),
@@ -292,6 +303,20 @@ mod tests {
         assert!(!params.embed);
         assert_eq!(params.problems.len(), 2, "{:?}", params.problems);
         assert!(params.problems[0].contains("javascript:"));
+    }
+
+    #[test]
+    fn simd_is_plain_or_relaxed() {
+        let plain = StartParams::from_pairs(pairs(&[("simd", "plain")]), absolute);
+        assert!(plain.plain_simd);
+        assert!(plain.problems.is_empty());
+        let relaxed = StartParams::from_pairs(pairs(&[("simd", "relaxed")]), absolute);
+        assert!(!relaxed.plain_simd);
+        assert!(!StartParams::from_pairs(pairs(&[]), absolute).plain_simd);
+        let bad = StartParams::from_pairs(pairs(&[("simd", "fast")]), absolute);
+        assert!(!bad.plain_simd);
+        assert_eq!(bad.problems.len(), 1);
+        assert!(bad.problems[0].contains("\"fast\""), "{:?}", bad.problems);
     }
 
     #[test]

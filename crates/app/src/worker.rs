@@ -2,7 +2,7 @@
 //! requests with a transferred payload, and turning its envelopes back into
 //! typed reports (see `twinseg::protocol`).
 
-use js_sys::{Array, ArrayBuffer, Object, Reflect};
+use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array, WebAssembly};
 use twinseg::protocol::{FromWorker, ToWorker, ENVELOPE_MESSAGE, ENVELOPE_PAYLOAD};
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
@@ -10,14 +10,35 @@ use web_sys::{ErrorEvent, MessageEvent, Worker};
 /// Where trunk puts the worker's loader shim (named after the worker binary).
 const WORKER_URL: &str = "./worker_loader.js";
 
+/// The loader of the build with relaxed SIMD (scripts/build-relaxed.sh builds it).
+const RELAXED_WORKER_URL: &str = "./worker-relaxed-loader.js";
+
 /// The threaded build's loader (scripts/build-threads.sh builds it).
 const THREADED_WORKER_URL: &str = "./worker-threads-loader.js";
+
+/// The smallest module that uses relaxed SIMD: one function returning
+/// `f32x4.relaxed_madd` of its three arguments. A browser that validates it
+/// can run the worker's relaxed build.
+const RELAXED_SIMD_PROBE: [u8; 37] = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // (v128 v128 v128) -> v128
+    0x03, 0x02, 0x01, 0x00, // one function of that type
+    0x0a, 0x0d, 0x01, 0x0b, 0x00, // its body, no locals:
+    0x20, 0x00, 0x20, 0x01, 0x20, 0x02, // local.get 0 1 2
+    0xfd, 0x85, 0x02, // f32x4.relaxed_madd
+    0x0b, // end
+];
 
 /// Which build of the worker runs the models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerBuild {
-    /// Everything on the worker's own thread; works on every page.
+    /// Everything on the worker's own thread, with plain wasm SIMD; works in
+    /// every browser with wasm SIMD.
     Single,
+    /// Everything on the worker's own thread, built with relaxed SIMD, whose
+    /// fused multiply-add runs tract's matrix products faster; needs a browser
+    /// that has relaxed SIMD (Chromium does, Firefox ESR 140 does not).
+    Relaxed,
     /// The worker plus this many model threads sharing its memory; needs a
     /// cross-origin isolated page.
     Threaded(usize),
@@ -26,31 +47,65 @@ pub enum WorkerBuild {
 impl WorkerBuild {
     /// The threaded build where the page is cross-origin isolated and more
     /// than one thread is wanted (`wanted`, else one per core), since only
-    /// there can threads share memory and help; the single build elsewhere.
-    pub fn choose(wanted: Option<usize>) -> Self {
+    /// there can threads share memory and help; elsewhere the relaxed build
+    /// where the browser has relaxed SIMD, else the plain single build.
+    /// `relaxed` says whether the relaxed build may be used: the browser has
+    /// relaxed SIMD ([`has_relaxed_simd`]) and the page did not ask for plain
+    /// SIMD.
+    pub fn choose(wanted: Option<usize>, relaxed: bool) -> Self {
         let Some(window) = web_sys::window() else {
             return Self::Single;
         };
         let isolated = Reflect::get(&window, &"crossOriginIsolated".into())
             .is_ok_and(|value| value.is_truthy());
         let cores = window.navigator().hardware_concurrency() as usize;
-        Self::for_page(isolated, cores, wanted)
+        Self::for_page(isolated, cores, wanted, relaxed)
     }
 
     /// [`WorkerBuild::choose`] for a page with `cores` cores.
-    pub fn for_page(isolated: bool, cores: usize, wanted: Option<usize>) -> Self {
+    pub fn for_page(isolated: bool, cores: usize, wanted: Option<usize>, relaxed: bool) -> Self {
         match wanted.unwrap_or(cores) {
             threads if isolated && threads > 1 => Self::Threaded(threads),
+            _ if relaxed => Self::Relaxed,
             _ => Self::Single,
+        }
+    }
+
+    /// The build to start when this one could not: one thread instead of
+    /// several (relaxed if `relaxed` allows it, as in [`WorkerBuild::choose`]),
+    /// plain SIMD instead of relaxed; none after the plain single build,
+    /// which needs nothing.
+    pub fn fallback(self, relaxed: bool) -> Option<Self> {
+        match self {
+            Self::Threaded(_) => Some(Self::for_page(false, 1, Some(1), relaxed)),
+            Self::Relaxed => Some(Self::Single),
+            Self::Single => None,
         }
     }
 
     fn url(self) -> String {
         match self {
             Self::Single => WORKER_URL.into(),
+            Self::Relaxed => RELAXED_WORKER_URL.into(),
             Self::Threaded(threads) => format!("{THREADED_WORKER_URL}?threads={threads}"),
         }
     }
+}
+
+impl std::fmt::Display for WorkerBuild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Single => f.write_str("single-threaded"),
+            Self::Relaxed => f.write_str("relaxed-SIMD"),
+            Self::Threaded(threads) => write!(f, "{threads}-thread"),
+        }
+    }
+}
+
+/// Whether this browser validates wasm that uses relaxed SIMD.
+pub fn has_relaxed_simd() -> bool {
+    let probe = Uint8Array::from(&RELAXED_SIMD_PROBE[..]);
+    WebAssembly::validate(&probe).unwrap_or(false)
 }
 
 /// One report from the worker with its payload, if it has one.
@@ -171,26 +226,44 @@ mod tests {
 
     #[test]
     fn threads_only_on_isolated_pages_with_more_than_one_wanted() {
-        assert_eq!(
-            WorkerBuild::for_page(true, 4, None),
-            WorkerBuild::Threaded(4)
-        );
-        assert_eq!(
-            WorkerBuild::for_page(true, 4, Some(2)),
-            WorkerBuild::Threaded(2)
-        );
-        assert_eq!(WorkerBuild::for_page(true, 4, Some(1)), WorkerBuild::Single);
-        assert_eq!(WorkerBuild::for_page(true, 1, None), WorkerBuild::Single);
-        assert_eq!(WorkerBuild::for_page(false, 4, None), WorkerBuild::Single);
-        assert_eq!(
-            WorkerBuild::for_page(false, 4, Some(3)),
-            WorkerBuild::Single
-        );
+        for relaxed in [false, true] {
+            let one = if relaxed {
+                WorkerBuild::Relaxed
+            } else {
+                WorkerBuild::Single
+            };
+            let choose =
+                |isolated, cores, wanted| WorkerBuild::for_page(isolated, cores, wanted, relaxed);
+            assert_eq!(choose(true, 4, None), WorkerBuild::Threaded(4));
+            assert_eq!(choose(true, 4, Some(2)), WorkerBuild::Threaded(2));
+            assert_eq!(choose(true, 4, Some(1)), one);
+            assert_eq!(choose(true, 1, None), one);
+            assert_eq!(choose(false, 4, None), one);
+            assert_eq!(choose(false, 4, Some(3)), one);
+        }
     }
 
     #[test]
-    fn the_threaded_build_gets_its_thread_count_in_its_address() {
+    fn a_build_that_cannot_start_falls_back_towards_the_plain_single_build() {
+        assert_eq!(
+            WorkerBuild::Threaded(2).fallback(true),
+            Some(WorkerBuild::Relaxed)
+        );
+        assert_eq!(
+            WorkerBuild::Threaded(2).fallback(false),
+            Some(WorkerBuild::Single)
+        );
+        assert_eq!(
+            WorkerBuild::Relaxed.fallback(true),
+            Some(WorkerBuild::Single)
+        );
+        assert_eq!(WorkerBuild::Single.fallback(true), None);
+    }
+
+    #[test]
+    fn each_build_has_its_loader_and_the_threaded_one_its_thread_count() {
         assert_eq!(WorkerBuild::Single.url(), "./worker_loader.js");
+        assert_eq!(WorkerBuild::Relaxed.url(), "./worker-relaxed-loader.js");
         assert_eq!(
             WorkerBuild::Threaded(3).url(),
             "./worker-threads-loader.js?threads=3"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the relaxed-SIMD worker: crates/worker again, with wasm's relaxed SIMD
+# on top of SIMD, so tract's matrix kernels use its fused multiply-add. A
+# module with relaxed SIMD does not load at all in a browser without it
+# (Firefox ESR 140, for one), so this is a second single-threaded build beside
+# the plain one, and the page picks it only where the browser validates relaxed
+# SIMD (crates/app/src/worker.rs). trunk runs this after each build (Trunk.toml
+# [[hooks]]) and it writes worker-relaxed.js and worker-relaxed_bg.wasm into
+# trunk's staging folder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=${TRUNK_STAGING_DIR:?"run by trunk (Trunk.toml [[hooks]]), which sets TRUNK_STAGING_DIR"}
+profile_flag=()
+profile_dir=debug
+if [ "${TRUNK_PROFILE:-release}" = release ]; then
+  profile_flag=(--release)
+  profile_dir=release
+fi
+
+# RUSTFLAGS replaces .cargo/config.toml's flags for wasm32, so simd128 is
+# repeated. Its own target folder keeps these objects apart from the plain build's.
+RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+  cargo build --locked "${profile_flag[@]}" \
+  --target wasm32-unknown-unknown -p twinseg-worker --target-dir target/relaxed
+
+wasm-bindgen --target no-modules --no-typescript \
+  --out-dir "$out" --out-name worker-relaxed \
+  "target/relaxed/wasm32-unknown-unknown/$profile_dir/worker.wasm"
