@@ -25,6 +25,8 @@ mod dequantize;
 #[cfg(all(feature = "download", not(target_arch = "wasm32")))]
 mod download;
 mod short_softmax;
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+mod wasm_matmul;
 
 pub(crate) use dequantize::dequantize_weights;
 pub(crate) use short_softmax::unroll_short_softmax;
