@@ -6,8 +6,8 @@
 //! step of k. A 4 × 8 tile keeps 8 accumulators, two B vectors and one
 //! broadcast A value in registers, and broadcasts A straight from memory
 //! (`v128.load32_splat`, one instruction on x86-64). In headless Chromium it
-//! runs a product about 1.7 times as fast as the 8 × 8 kernel with plain SIMD
-//! and about twice as fast with relaxed SIMD (README, *Performance*).
+//! runs a product 1.6–1.7 times as fast as the 8 × 8 kernel with plain SIMD
+//! and 1.8–1.9 times with relaxed SIMD (README, *Benchmarks*).
 //!
 //! The kernel reads the same operation list as every tract kernel
 //! ([`FusedKerSpec`]), so tract's fused bias, activations and stores run in
