@@ -17,9 +17,12 @@
 //! tract and a dispatch tier that picks it for every f32 product of more than
 //! one column; matrix-vector products stay on tract's own kernels.
 
-use tract_linalg::mmm::{DynKernel, FusedKerSpec, OutputStoreKer};
+use tract_linalg::isa::{Arch, IsaSet};
+use tract_linalg::mmm::{DynKernel, FusedKerSpec, OutputStoreKer, Query, Suitable};
+use tract_linalg::mmm_tiers::MmmTier;
 use tract_linalg::pack::Packing;
 use tract_linalg::Scaler;
+use tract_onnx::prelude::DatumType;
 
 use lanes::F4;
 
@@ -336,18 +339,36 @@ mod lanes {
     }
 }
 
-/// Hands the kernel to tract and tells its dispatch to use it.
+/// The dispatch rule tract asks before its own wasm tier: this kernel for
+/// every f32 product of more than one column. A matrix-vector product
+/// (n = 1) and integer products are left to tract's own tier and kernels.
+pub(crate) const TIER: MmmTier = MmmTier {
+    arch: Some(Arch::Wasm32Simd128),
+    precedence: 2,
+    name: "twinseg-wasm-4x8",
+    applies: |_| true,
+    preferred: kernel_for_products,
+};
+
+fn kernel_for_products(
+    _: &IsaSet,
+    accumulator: DatumType,
+    query: &Query,
+    _: &[Suitable],
+) -> Option<&'static str> {
+    (accumulator == DatumType::F32 && query.n != Some(1)).then_some(KERNEL_NAME)
+}
+
+/// Hands the kernel and its dispatch rule to tract's registries.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod registration {
     use std::sync::LazyLock;
 
-    use tract_linalg::isa::{Arch, IsaSet};
-    use tract_linalg::mmm::{DynKernel, MatMatMul, Query, Suitable};
+    use tract_linalg::isa::Arch;
+    use tract_linalg::mmm::{DynKernel, MatMatMul};
     use tract_linalg::mmm_routines::MmmRoutine;
-    use tract_linalg::mmm_tiers::MmmTier;
-    use tract_onnx::prelude::DatumType;
 
-    use super::{kernel, KERNEL_NAME, MR, NR};
+    use super::{kernel, MR, NR, TIER};
 
     static KERNEL: LazyLock<DynKernel<MR, NR, f32>> = LazyLock::new(|| {
         let mut described = kernel();
@@ -359,34 +380,39 @@ mod registration {
         KERNEL.mmm()
     }
 
-    /// Every f32 product of more than one column; a matrix-vector product
-    /// (n = 1) is left to tract's own tier and its vector kernels.
-    fn preferred(_: &IsaSet, dt: DatumType, query: &Query, _: &[Suitable]) -> Option<&'static str> {
-        (dt == DatumType::F32 && query.n != Some(1)).then_some(KERNEL_NAME)
-    }
-
     inventory::submit! { MmmRoutine { make } }
 
-    inventory::submit! {
-        MmmTier {
-            arch: Some(Arch::Wasm32Simd128),
-            precedence: 2,
-            name: "twinseg-wasm-4x8",
-            applies: |_| true,
-            preferred,
-        }
-    }
+    inventory::submit! { TIER }
 }
 
 #[cfg(test)]
 mod tests {
     use tract_linalg::generic::mmm::generic_f32_4x4;
-    use tract_linalg::mmm::{AsInputValue, FusedSpec, MatMatMul};
+    use tract_linalg::isa::{Arch, Isa, IsaSet};
+    use tract_linalg::mmm::{AsInputValue, FusedSpec, MatMatMul, Query, Suitable};
+    use tract_linalg::mmm_tiers::preferred;
     use tract_linalg::BinOp;
     use tract_onnx::prelude::*;
     use tract_onnx::tract_core::internal::Approximation;
 
-    use super::kernel;
+    use super::{kernel, TIER};
+
+    #[test]
+    fn dispatch_picks_the_kernel_for_products_and_leaves_the_rest_to_tract() {
+        let isa = IsaSet::of_arch(Arch::Wasm32Simd128).with(Isa::Wasm32Simd128);
+        let suitable: Vec<Suitable> =
+            vec![(generic_f32_4x4.mmm(), 0, None), (kernel().mmm(), 0, None)];
+        let pick = |accumulator, n| {
+            let query = Query::plain(accumulator, Some(64), Some(32), n);
+            preferred(&isa, &[&TIER], accumulator, &query, &suitable)
+        };
+        assert_eq!(pick(DatumType::F32, Some(64)), Some(1));
+        assert_eq!(pick(DatumType::F32, Some(2)), Some(1));
+        assert_eq!(pick(DatumType::F32, None), Some(1));
+        assert_eq!(pick(DatumType::F32, Some(1)), None);
+        assert_eq!(pick(DatumType::I32, Some(64)), None);
+        assert!((TIER.applies)(&isa));
+    }
 
     /// Deterministic values with both signs and no two alike in a row.
     fn matrix(rows: usize, cols: usize, seed: usize) -> Tensor {
