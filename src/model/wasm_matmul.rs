@@ -79,7 +79,7 @@ unsafe fn apply(tile: &mut Tile, op: &FusedKerSpec<f32>) -> Step {
             Op::ScalarMin(s) => each(tile, |a| F4::splat(s).min(a)),
             Op::ScalarMax(s) => each(tile, |a| F4::splat(s).max(a)),
             Op::ScalarAdd(s) => each(tile, |a| F4::splat(s).add(a)),
-            Op::ScalarMul(s) => each(tile, |a| F4::splat(s).mul(a)),
+            Op::ScalarMul(s) => scale(tile, s),
             Op::ScalarSub(s) => each(tile, |a| F4::splat(s).sub(a)),
             Op::ScalarSubF(s) => each(tile, |a| a.sub(F4::splat(s))),
             Op::LeakyRelu(alpha) => each(tile, |a| a.leaky_relu(alpha)),
@@ -96,17 +96,10 @@ unsafe fn apply(tile: &mut Tile, op: &FusedKerSpec<f32>) -> Step {
             Op::PerColSub(cols) => per_col(tile, cols, F4::sub),
             Op::PerColSubF(cols) => per_col(tile, cols, |s, a| a.sub(s)),
             Op::QScale(shift, policy, mult) => {
-                let scale = Scaler::from_fuse_params(shift, policy, mult).scale;
-                each(tile, |a| F4::splat(scale).mul(a))
+                scale(tile, Scaler::from_fuse_params(shift, policy, mult).scale)
             }
-            Op::RoundingShiftRight(shift, _) => {
-                let scale = 2f32.powi(-(shift as i32));
-                each(tile, |a| F4::splat(scale).mul(a))
-            }
-            Op::ShiftLeft(shift) => {
-                let scale = 2f32.powi(shift as i32);
-                each(tile, |a| F4::splat(scale).mul(a))
-            }
+            Op::RoundingShiftRight(shift, _) => scale(tile, 2f32.powi(-(shift as i32))),
+            Op::ShiftLeft(shift) => scale(tile, 2f32.powi(shift as i32)),
             Op::AddUnicast(other) if other.item_size == 4 => add_unicast(tile, &other),
             Op::AddUnicast(_) => return Step::Unsupported,
             Op::AddRowColProducts(rows, cols) => add_row_col_products(tile, rows, cols),
@@ -125,6 +118,11 @@ fn each(tile: &mut Tile, f: impl Fn(F4) -> F4) {
             *v = f(*v);
         }
     }
+}
+
+#[inline(always)]
+fn scale(tile: &mut Tile, factor: f32) {
+    each(tile, |a| F4::splat(factor).mul(a))
 }
 
 #[inline(always)]
