@@ -137,7 +137,7 @@ unsafe fn per_row(tile: &mut Tile, rows: *const f32, f: impl Fn(F4, F4) -> F4) {
 
 #[inline(always)]
 unsafe fn per_col(tile: &mut Tile, cols: *const f32, f: impl Fn(F4, F4) -> F4) {
-    let cols: [F4; VECTORS] = std::array::from_fn(|v| unsafe { F4::load(cols.add(4 * v)) });
+    let cols = unsafe { row_of_vectors(cols) };
     for row in tile.iter_mut() {
         for (v, c) in row.iter_mut().zip(cols) {
             *v = f(c, *v);
@@ -145,18 +145,22 @@ unsafe fn per_col(tile: &mut Tile, cols: *const f32, f: impl Fn(F4, F4) -> F4) {
     }
 }
 
+/// [`NR`] consecutive values, as the vectors of one tile row.
+#[inline(always)]
+unsafe fn row_of_vectors(values: *const f32) -> [F4; VECTORS] {
+    std::array::from_fn(|v| unsafe { F4::load(values.add(4 * v)) })
+}
+
 #[inline(always)]
 unsafe fn load_row_major(tile: &mut Tile, values: *const f32) {
     for (r, row) in tile.iter_mut().enumerate() {
-        for (v, lanes) in row.iter_mut().enumerate() {
-            *lanes = unsafe { F4::load(values.add(r * NR + 4 * v)) };
-        }
+        *row = unsafe { row_of_vectors(values.add(r * NR)) };
     }
 }
 
 #[inline(always)]
 unsafe fn add_row_col_products(tile: &mut Tile, rows: *const f32, cols: *const f32) {
-    let cols: [F4; VECTORS] = std::array::from_fn(|v| unsafe { F4::load(cols.add(4 * v)) });
+    let cols = unsafe { row_of_vectors(cols) };
     for (r, row) in tile.iter_mut().enumerate() {
         let s = unsafe { F4::splat(*rows.add(r)) };
         for (v, c) in row.iter_mut().zip(cols) {
@@ -171,8 +175,7 @@ unsafe fn add_row_col_products(tile: &mut Tile, rows: *const f32, cols: *const f
 unsafe fn add_mat_mul(tile: &mut Tile, k: usize, pa: *const f32, pb: *const f32) {
     let mut acc = *tile;
     for step in 0..k {
-        let b: [F4; VECTORS] =
-            std::array::from_fn(|v| unsafe { F4::load(pb.add(step * NR + 4 * v)) });
+        let b = unsafe { row_of_vectors(pb.add(step * NR)) };
         for (r, row) in acc.iter_mut().enumerate() {
             let a = unsafe { F4::load_splat(pa.add(step * MR + r)) };
             for (v, lanes) in row.iter_mut().enumerate() {

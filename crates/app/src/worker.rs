@@ -36,9 +36,9 @@ pub enum WorkerBuild {
     /// every browser with wasm SIMD.
     Single,
     /// Everything on the worker's own thread, built with relaxed SIMD, whose
-    /// fused multiply-add runs tract's matrix products a little faster; needs
-    /// a browser that has relaxed SIMD (Chromium does, Firefox ESR 140 does
-    /// not).
+    /// fused multiply-add runs the page's matrix kernel faster (README,
+    /// *Relaxed SIMD*); needs a browser that has relaxed SIMD (Chromium does,
+    /// Firefox ESR 140 does not).
     Relaxed,
     /// The worker plus this many model threads sharing its memory; needs a
     /// cross-origin isolated page.
