@@ -29,8 +29,8 @@ use tract_onnx::prelude::*;
 use crate::encoder::{Embedding, EMBED_CHANNELS, EMBED_SIDE};
 use crate::mask::Mask;
 use crate::model::{
-    dequantize_weights, input_index, parse_proto, to_f32_vec, tract_model, unroll_short_softmax,
-    Declared, Dim, ModelError, Role, Signature,
+    dequantize_weights, input_index, parse_proto, runnable_plan, to_f32_vec, tract_model,
+    unroll_short_softmax, Declared, Dim, ModelError, Role, Signature,
 };
 use crate::prepare::{Frame, LOW_RES};
 
@@ -368,8 +368,7 @@ impl Decoder {
         self.model
             .set_symbols(&values)
             .and_then(|mut m| unroll_short_softmax(&mut m).map(|_| m))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
+            .and_then(runnable_plan)
             .map_err(|e| ModelError::build(role, e))
     }
 

@@ -7,7 +7,9 @@ use image::RgbImage;
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
 
-use crate::model::{dequantize_weights, parse_proto, tract_model, ModelError, Role, Signature};
+use crate::model::{
+    dequantize_weights, parse_proto, runnable_plan, tract_model, ModelError, Role, Signature,
+};
 use crate::prepare::{prepare, Frame, PreparedImage, SIDE};
 
 /// Channels of the image embedding.
@@ -102,10 +104,7 @@ impl Encoder {
                 ),
             ));
         }
-        let plan = typed
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| ModelError::build(role, e))?;
+        let plan = runnable_plan(typed).map_err(|e| ModelError::build(role, e))?;
         Ok(Self { plan })
     }
 
