@@ -68,6 +68,31 @@ async function openImage(page, name, buffer) {
   await page.setInputFiles('#image-file', { name, mimeType: 'image/png', buffer });
 }
 
+/**
+ * Watches the page for `selector`, which must not match yet, and returns a function that waits
+ * for it and gives the page's clock when it first matched. Timing with the page's own clock,
+ * from the DOM change itself: Playwright's waitForSelector polls every 500 ms after the first
+ * few checks, so it would round a step of a second or more up to its next poll.
+ */
+async function watchFor(page, selector) {
+  await page.evaluate((selector) => {
+    if (document.querySelector(selector)) throw new Error(`${selector} matches before the step`);
+    window.__seen = new Promise((seen) => {
+      const observer = new MutationObserver(() => {
+        if (document.querySelector(selector)) {
+          observer.disconnect();
+          seen(performance.now());
+        }
+      });
+      observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+  }, selector);
+  const late = () => new Promise((_, fail) => setTimeout(() => fail(new Error(`no ${selector} in ${TIMEOUT} ms`)), TIMEOUT).unref());
+  return () => Promise.race([page.evaluate(() => window.__seen), late()]);
+}
+
+const pageClock = (page) => page.evaluate(() => performance.now());
+
 /** Milliseconds from a click in the middle of the picture to its mask. */
 async function pointPrompt(page) {
   await page.$eval('#mask-canvas', (canvas) => canvas.scrollIntoView({ block: 'center' }));
@@ -113,22 +138,22 @@ async function timeOurs(page, image) {
       if (run > 0) pushPerImage();
       continue;
     }
-    const findStart = Date.now();
+    const findDone = await watchFor(page, '.find-panel[data-run="done"]');
+    const findStart = await pageClock(page);
     await page.click('.find-all');
-    await page.waitForSelector('.find-panel[data-run="done"]', { timeout: TIMEOUT });
-    const findMs = Date.now() - findStart;
+    const findMs = (await findDone()) - findStart;
     figures.objects = await data('.find-panel', 'count');
     figures.prompts = await data('.find-panel', 'prompts');
     const proposalsMs = await data('.find-panel', 'proposalsMs');
     const twinMs = await data('.find-panel', 'twinMs');
 
     const askName = `ask-${run}.png`;
-    const askStart = Date.now();
+    const answered = await watchFor(page, '.answer[data-none]');
+    const askStart = await pageClock(page);
     await openImage(page, askName, image);
     await page.fill('#question', 'the largest object');
     await page.press('#question', 'Enter');
-    await page.waitForSelector('.answer[data-none]', { timeout: TIMEOUT });
-    const askMs = Date.now() - askStart;
+    const askMs = (await answered()) - askStart;
     const reasonMs = await data('.answer', 'reasonMs');
     figures.memory = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
     if (run === 0) continue; // warm-up
