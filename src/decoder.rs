@@ -29,8 +29,8 @@ use tract_onnx::prelude::*;
 use crate::encoder::{Embedding, EMBED_CHANNELS, EMBED_SIDE};
 use crate::mask::Mask;
 use crate::model::{
-    dequantize_weights, input_index, parse_proto, runnable_plan, to_f32_vec, tract_model,
-    unroll_short_softmax, Declared, Dim, ModelError, Role, Signature,
+    dequantize_weights, input_index, optimised, parse_proto, to_f32_vec, tract_model,
+    unroll_short_softmax, Declared, Dim, ModelError, Role, Signature, SplitPlan,
 };
 use crate::prepare::{Frame, LOW_RES};
 
@@ -255,6 +255,9 @@ pub struct Decoder {
     symbols: (Option<Symbol>, Symbol),
     /// Plans for the shapes met most recently, the newest first.
     plans: Arc<Mutex<KeptPlans>>,
+    /// The image part's values for the last image and shape prompted
+    /// without a mask input.
+    image_part: Arc<Mutex<Option<ImagePart>>>,
     /// Position in the plan's inputs of each name in [`INPUTS`].
     order: [usize; 5],
     batched: bool,
@@ -328,6 +331,7 @@ impl Decoder {
             model: Arc::new(typed),
             symbols: (batch_symbol, points_symbol),
             plans: Arc::default(),
+            image_part: Arc::default(),
             order,
             batched,
             mask_batched,
@@ -342,7 +346,7 @@ impl Decoder {
 
     /// The plan for `shape`: a kept one, or one built now (dropping the
     /// least recently used when [`PLANS_KEPT`] are kept).
-    fn plan_for(&self, shape: Shape) -> Result<Arc<TypedRunnableModel>, ModelError> {
+    fn plan_for(&self, shape: Shape) -> Result<Arc<SplitPlan>, ModelError> {
         let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(at) = plans.iter().position(|(kept, _)| *kept == shape) {
             let entry = plans.remove(at);
@@ -356,7 +360,7 @@ impl Decoder {
         Ok(plan)
     }
 
-    fn build_plan(&self, shape: Shape) -> Result<Arc<TypedRunnableModel>, ModelError> {
+    fn build_plan(&self, shape: Shape) -> Result<Arc<SplitPlan>, ModelError> {
         let role = Role::Decoder;
         let as_dim = |count: usize| TDim::Val(i64::try_from(count).unwrap_or(i64::MAX));
         let (batch_symbol, points_symbol) = &self.symbols;
@@ -368,7 +372,12 @@ impl Decoder {
         self.model
             .set_symbols(&values)
             .and_then(|mut m| unroll_short_softmax(&mut m).map(|_| m))
-            .and_then(runnable_plan)
+            .and_then(optimised)
+            .and_then(|m| {
+                let points = [self.order[1], self.order[2]].map(|slot| m.inputs[slot]);
+                SplitPlan::new(m, &points)
+            })
+            .map(Arc::new)
             .map_err(|e| ModelError::build(role, e))
     }
 
@@ -525,11 +534,19 @@ impl Decoder {
             inputs[slot] = Some(value);
         }
         let inputs: TVec<TValue> = inputs.into_iter().flatten().collect();
-        let plan = self.plan_for(Shape {
+        let shape = Shape {
             prompts: b,
             points: n,
-        })?;
-        let outputs = plan.run(inputs).map_err(|e| ModelError::run(role, e))?;
+        };
+        let plan = self.plan_for(shape)?;
+        let image_values = match mask {
+            Some(_) => plan.image_values(&inputs),
+            None => self.image_values(&plan, shape, embedding, &inputs),
+        }
+        .map_err(|e| ModelError::run(role, e))?;
+        let outputs = plan
+            .run(inputs, &image_values)
+            .map_err(|e| ModelError::run(role, e))?;
         let [iou, low_res] = outputs.as_slice() else {
             return Err(ModelError::run(
                 role,
@@ -547,6 +564,42 @@ impl Decoder {
     }
 }
 
+impl Decoder {
+    /// The image part's values for `embedding` with no mask input: the
+    /// kept ones if they are for this image and shape, else computed and
+    /// kept in their place.
+    fn image_values(
+        &self,
+        plan: &SplitPlan,
+        shape: Shape,
+        embedding: &Embedding,
+        inputs: &TVec<TValue>,
+    ) -> TractResult<TVec<TValue>> {
+        let image = embedding.tensor();
+        let kept = self
+            .image_part
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(part) = kept.as_ref() {
+            if part.shape == shape && Arc::ptr_eq(&part.embedding, &image) {
+                return Ok(part.values.clone());
+            }
+        }
+        drop(kept);
+        let values = plan.image_values(inputs)?;
+        let part = ImagePart {
+            shape,
+            embedding: image,
+            values: values.clone(),
+        };
+        *self
+            .image_part
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(part);
+        Ok(values)
+    }
+}
+
 /// Prompts that share one decoder run, and the mask input they all take.
 struct Run<'p> {
     prompts: Vec<Encoded>,
@@ -554,7 +607,15 @@ struct Run<'p> {
 }
 
 /// Plans by the shape they were built for, the most recently used first.
-type KeptPlans = Vec<(Shape, Arc<TypedRunnableModel>)>;
+type KeptPlans = Vec<(Shape, Arc<SplitPlan>)>;
+
+/// The values a plan's image part handed over, and what they were for.
+#[derive(Debug)]
+struct ImagePart {
+    shape: Shape,
+    embedding: Arc<Tensor>,
+    values: TVec<TValue>,
+}
 
 /// The size of one decoder run's inputs, which a plan is built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -988,6 +1049,88 @@ mod tests {
             ]
         );
         assert_eq!(graph.node[4].output, vec!["deq".to_string()]);
+    }
+
+    /// The built-in decoder's inputs for one point prompt on `embedding`,
+    /// in its plan's order.
+    fn point_inputs(decoder: &Decoder, embedding: &Embedding, x: f32, y: f32) -> TVec<TValue> {
+        let grid = LOW_RES as usize;
+        let values: [TValue; 5] = [
+            TValue::from_const(embedding.tensor()),
+            Tensor::from_shape(&[1, 2, 2], &[x, y, 0.0, 0.0])
+                .unwrap()
+                .into(),
+            Tensor::from_shape(&[1, 2], &[1.0f32, -1.0]).unwrap().into(),
+            Tensor::zero::<f32>(&[1, 1, grid, grid]).unwrap().into(),
+            Tensor::zero::<f32>(&[1]).unwrap().into(),
+        ];
+        let mut inputs: Vec<Option<TValue>> = vec![None; 5];
+        for (value, &slot) in values.into_iter().zip(&decoder.order) {
+            inputs[slot] = Some(value);
+        }
+        inputs.into_iter().flatten().collect()
+    }
+
+    #[test]
+    fn the_split_plan_answers_bit_for_bit_as_the_whole_plan() {
+        let model = crate::model::SamModel::builtin().expect("the built-in model loads");
+        let scene = crate::scenes::generate(5);
+        let embedding = model.embed(&scene.image).expect("the encoder runs");
+        let decoder = model.decoder();
+        let shape = Shape {
+            prompts: 1,
+            points: 2,
+        };
+        let split = decoder.plan_for(shape).unwrap();
+        let (batch, points) = &decoder.symbols;
+        let mut values = std::collections::HashMap::new();
+        values.insert(points.clone(), TDim::Val(2));
+        if let Some(batch) = batch {
+            values.insert(batch.clone(), TDim::Val(1));
+        }
+        let mut typed = decoder.model.set_symbols(&values).unwrap();
+        unroll_short_softmax(&mut typed).unwrap();
+        let whole = crate::model::runnable_plan(typed).unwrap();
+        let first = point_inputs(decoder, &embedding, 0.0, 0.0);
+        let image_values = split.image_values(&first).unwrap();
+        assert!(!image_values.is_empty(), "the image part hands values over");
+        for object in &scene.objects {
+            let (x, y) = object.centre;
+            let inputs = point_inputs(decoder, &embedding, x, y);
+            let found = split.run(inputs.clone(), &image_values).unwrap();
+            let reference = whole.run(inputs).unwrap();
+            assert_eq!(found, reference);
+        }
+    }
+
+    #[test]
+    fn the_image_part_is_kept_for_the_last_image_and_shape_only() {
+        let model = crate::model::SamModel::builtin().expect("the built-in model loads");
+        let scenes = [crate::scenes::generate(1), crate::scenes::generate(2)];
+        let embeddings: Vec<Embedding> = scenes
+            .iter()
+            .map(|scene| model.embed(&scene.image).expect("the encoder runs"))
+            .collect();
+        let decoder = model.decoder();
+        let kept_for = |embedding: &Embedding| {
+            let kept = decoder.image_part.lock().unwrap();
+            let part = kept.as_ref().expect("an image part is kept");
+            Arc::ptr_eq(&part.embedding, &embedding.tensor())
+        };
+        let (x, y) = scenes[0].objects[0].centre;
+        let first = decoder
+            .predict(&embeddings[0], &Prompt::point(x, y))
+            .unwrap();
+        assert!(kept_for(&embeddings[0]));
+        let other = decoder
+            .predict(&embeddings[1], &Prompt::point(x, y))
+            .unwrap();
+        assert!(kept_for(&embeddings[1]));
+        assert_ne!(first, other, "each image answers with its own values");
+        let again = decoder
+            .predict(&embeddings[0], &Prompt::point(x, y))
+            .unwrap();
+        assert_eq!(again, first);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::prepare::PreparedImage;
 mod dequantize;
 #[cfg(all(feature = "download", not(target_arch = "wasm32")))]
 mod download;
+mod prompt_split;
 #[cfg(not(target_arch = "wasm32"))]
 mod row_softmax;
 mod short_softmax;
@@ -31,6 +32,7 @@ mod short_softmax;
 mod wasm_matmul;
 
 pub(crate) use dequantize::dequantize_weights;
+pub(crate) use prompt_split::SplitPlan;
 pub(crate) use short_softmax::unroll_short_softmax;
 
 const BUILTIN_ENCODER: &[u8] = include_bytes!("../models/twinseg_test_encoder.onnx");
@@ -608,14 +610,19 @@ pub(crate) fn tract_model(
 /// Wasm builds have no direct spatial kernel, so nothing changes there.
 const CODEGEN_KNOBS: [(&str, &str); 1] = [("TRACT_DISABLE_DIRECT_SPATIAL", "true")];
 
-/// Optimises a typed model into a runnable plan under [`CODEGEN_KNOBS`];
-/// natively, its softmaxes then run all rows at once ([`row_softmax`]).
-pub(crate) fn runnable_plan(model: TypedModel) -> TractResult<Arc<TypedRunnableModel>> {
+/// Optimises a typed model under [`CODEGEN_KNOBS`]; natively, its
+/// softmaxes then run all rows at once ([`row_softmax`]).
+pub(crate) fn optimised(model: TypedModel) -> TractResult<TypedModel> {
     let knobs = tract_onnx::tract_core::knobs::KnobScope::new(CODEGEN_KNOBS)?;
     let optimised = knobs.enter(|| model.into_optimized())?;
     #[cfg(not(target_arch = "wasm32"))]
     let optimised = row_softmax::softmax_by_rows(optimised)?;
-    optimised.into_runnable()
+    Ok(optimised)
+}
+
+/// The runnable plan of [`optimised`].
+pub(crate) fn runnable_plan(model: TypedModel) -> TractResult<Arc<TypedRunnableModel>> {
+    optimised(model)?.into_runnable()
 }
 
 /// The index of each named input in a tract model's input list.
