@@ -93,8 +93,8 @@ async function watchFor(page, selector) {
 
 const pageClock = (page) => page.evaluate(() => performance.now());
 
-/** Milliseconds from a click in the middle of the picture to its mask. */
-async function pointPrompt(page) {
+/** Milliseconds from a click `dx` pixels right of the picture's middle to its mask. */
+async function pointPrompt(page, dx = 0) {
   await page.$eval('#mask-canvas', (canvas) => canvas.scrollIntoView({ block: 'center' }));
   const box = await (await page.$('#mask-canvas')).boundingBox();
   await page.evaluate(() => {
@@ -109,7 +109,7 @@ async function pointPrompt(page) {
     });
   });
   const start = await page.evaluate(() => performance.now());
-  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.click(box.x + box.width / 2 + dx, box.y + box.height / 2);
   const end = await page.evaluate(() => window.__promptDone);
   const worker = await page.$eval('.prompt-result', (result) => ({ decoder: Number(result.dataset.decoderMs), mask: Number(result.dataset.maskMs) }));
   await page.click('.clear-prompts');
@@ -117,7 +117,7 @@ async function pointPrompt(page) {
 }
 
 async function timeOurs(page, image) {
-  const figures = { prepare: [], encoder: [], prompt: [], decoder: [], decoderMask: [], find: [], proposals: [], perPoint: [], twin: [], reason: [], ask: [], objects: 0, prompts: 0, memory: 0 };
+  const figures = { prepare: [], encoder: [], prompt: [], decoder: [], decoderMask: [], decoderAgain: [], find: [], proposals: [], perPoint: [], twin: [], reason: [], ask: [], objects: 0, prompts: 0, memory: 0 };
   const data = (selector, key) => page.$eval(selector, (element, key) => Number(element.dataset[key]), key);
   for (let run = 0; run <= runs; run++) {
     const name = `photo-${run}.png`;
@@ -126,12 +126,14 @@ async function timeOurs(page, image) {
     const prepareMs = await data('.timings', 'prepareMs');
     const encodeMs = await data('.timings', 'encodeMs');
     const prompt = await pointPrompt(page);
+    const again = await pointPrompt(page, 24);
     const pushPerImage = () => {
       figures.prepare.push(prepareMs);
       figures.encoder.push(encodeMs);
       figures.prompt.push(prompt.click);
       figures.decoder.push(prompt.decoder);
       figures.decoderMask.push(prompt.decoder + prompt.mask);
+      figures.decoderAgain.push(again.decoder);
     };
     if (args['no-find']) {
       figures.memory = Number(await page.$eval('.timings', (timings) => timings.dataset.workerMemory));
@@ -253,6 +255,7 @@ async function main() {
       row('point prompt, click to mask', ours.prompt, 'decoder + mask + message round trip + paint');
       row('  of which the decoder run (worker)', ours.decoder, 'low-resolution masks and scores');
       row('  decoder run + mask at image size', ours.decoderMask, 'what session.run below returns');
+      row('  decoder run, the next prompt', ours.decoderAgain, "a second click on the same image: the decoder's image part is kept");
       row('find all objects (32x32, skip covered)', ours.find, `${ours.objects} objects, click to painted`);
       row('  of which the prompt grid (worker)', ours.proposals, `${ours.prompts} grid points, in decoder batches`);
       row('  per grid point', ours.perPoint, `${(1000 / median(ours.perPoint)).toFixed(1)} grid points/s (covered ones skip the decoder)`);
