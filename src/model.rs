@@ -651,6 +651,30 @@ pub(crate) fn to_f32_vec(tensor: &Tensor, role: Role) -> Result<Vec<f32>, ModelE
     Ok(view.iter().copied().collect())
 }
 
+/// Inputs and comparisons the plan tests share.
+#[cfg(test)]
+pub(crate) mod test_values {
+    use tract_onnx::prelude::Tensor;
+
+    /// Logits from -spread to +spread, in an order that puts each row's
+    /// largest anywhere along the last axis.
+    pub(crate) fn logits(shape: &[usize], spread: f32) -> Tensor {
+        let count: usize = shape.iter().product();
+        let values: Vec<f32> = (0..count)
+            .map(|i| ((i * 7919 % 1013) as f32 / 1013.0 * 2.0 - 1.0) * spread)
+            .collect();
+        Tensor::from_shape(shape, &values).unwrap()
+    }
+
+    /// The largest absolute difference between two runs' outputs.
+    pub(crate) fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -720,11 +744,7 @@ mod tests {
         };
         let (expected, found) = (run(&tracts), run(&ours));
         assert_eq!(found.len(), 8 * 150 * 150);
-        let worst = expected
-            .iter()
-            .zip(&found)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let worst = test_values::largest_difference(&expected, &found);
         assert!(worst < 1e-3, "largest difference {worst}");
     }
 

@@ -181,6 +181,7 @@ fn exp(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::test_values::{largest_difference, logits};
     use crate::model::{to_f32_vec, Role};
 
     fn softmax_model(shape: &[usize], axes: &[usize], kind: SoftmaxKind) -> TypedModel {
@@ -204,22 +205,6 @@ mod tests {
 
     fn count<O: Op>(model: &TypedModel) -> usize {
         model.nodes().iter().filter(|n| n.op_is::<O>()).count()
-    }
-
-    /// Logits from -spread to +spread, each row's largest anywhere in it.
-    fn logits(shape: &[usize], spread: f32) -> Tensor {
-        let count: usize = shape.iter().product();
-        let values: Vec<f32> = (0..count)
-            .map(|i| ((i * 7919 % 1013) as f32 / 1013.0 * 2.0 - 1.0) * spread)
-            .collect();
-        Tensor::from_shape(shape, &values).unwrap()
-    }
-
-    fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max)
     }
 
     #[test]

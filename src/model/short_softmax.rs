@@ -92,6 +92,7 @@ fn replace_with_elementwise(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::test_values::{largest_difference, logits};
     use crate::model::{to_f32_vec, Role};
 
     fn softmax_model(shape: &[usize], axes: &[usize]) -> TypedModel {
@@ -121,16 +122,6 @@ mod tests {
             .count()
     }
 
-    /// Logits from -spread to +spread, in an order that puts each row's
-    /// largest anywhere along the axis.
-    fn logits(shape: &[usize], spread: f32) -> Tensor {
-        let count: usize = shape.iter().product();
-        let values: Vec<f32> = (0..count)
-            .map(|i| ((i * 7919 % 1013) as f32 / 1013.0 * 2.0 - 1.0) * spread)
-            .collect();
-        Tensor::from_shape(shape, &values).unwrap()
-    }
-
     #[test]
     fn a_short_last_axis_is_rewritten_and_answers_as_tracts_softmax() {
         let shape = [2, 3, 64, 7];
@@ -139,11 +130,7 @@ mod tests {
         assert_eq!(unroll_short_softmax(&mut model).unwrap(), 1);
         assert_eq!(softmaxes(&model), 0);
         let unrolled = run(model, &logits(&shape, 6.0));
-        let worst = reference
-            .iter()
-            .zip(&unrolled)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let worst = largest_difference(&reference, &unrolled);
         assert!(worst < 1e-5, "largest difference {worst}");
         for row in unrolled.chunks(7) {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
