@@ -17,7 +17,10 @@
 //! meets, keeping the last few ([`PLANS_KEPT`]). Batches are padded up to a
 //! power of two, so everything mode needs at most five batch shapes. Each
 //! plan has its short softmaxes (over the prompt tokens) unrolled into
-//! whole-tensor operations first ([`unroll_short_softmax`]).
+//! whole-tensor operations first ([`unroll_short_softmax`]), and a
+//! single-prompt plan is cut into an image part and a prompt part
+//! ([`SplitPlan`]): the image part's values are kept for the last image
+//! prompted, so later prompts on it run only the prompt part.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -374,8 +377,18 @@ impl Decoder {
             .and_then(|mut m| unroll_short_softmax(&mut m).map(|_| m))
             .and_then(optimised)
             .and_then(|m| {
-                let points = [self.order[1], self.order[2]].map(|slot| m.inputs[slot]);
-                SplitPlan::new(m, &points)
+                let inputs = m.input_outlets()?;
+                let input = |slot: usize| {
+                    inputs.get(slot).copied().ok_or_else(|| {
+                        TractError::msg(format!("input {slot} is not among the plan's inputs"))
+                    })
+                };
+                let points = [input(self.order[1])?, input(self.order[2])?];
+                if shape.prompts == 1 {
+                    SplitPlan::new(m, &points)
+                } else {
+                    SplitPlan::whole(m)
+                }
             })
             .map(Arc::new)
             .map_err(|e| ModelError::build(role, e))
@@ -562,9 +575,7 @@ impl Decoder {
         predictions.truncate(asked);
         Ok(predictions)
     }
-}
 
-impl Decoder {
     /// The image part's values for `embedding` with no mask input: the
     /// kept ones if they are for this image and shape, else computed and
     /// kept in their place.
