@@ -578,7 +578,8 @@ impl Decoder {
 
     /// The image part's values for `embedding` with no mask input: the
     /// kept ones if they are for this image and shape, else computed and
-    /// kept in their place.
+    /// kept in their place (a plan run whole hands nothing over and leaves
+    /// the kept ones, so a click's survive a batched search).
     fn image_values(
         &self,
         plan: &SplitPlan,
@@ -598,15 +599,17 @@ impl Decoder {
         }
         drop(kept);
         let values = plan.image_values(inputs)?;
-        let part = ImagePart {
-            shape,
-            embedding: image,
-            values: values.clone(),
-        };
-        *self
-            .image_part
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(part);
+        if !values.is_empty() {
+            let part = ImagePart {
+                shape,
+                embedding: image,
+                values: values.clone(),
+            };
+            *self
+                .image_part
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(part);
+        }
         Ok(values)
     }
 }
@@ -1142,6 +1145,19 @@ mod tests {
             .predict(&embeddings[0], &Prompt::point(x, y))
             .unwrap();
         assert_eq!(again, first);
+        let batch: Vec<Prompt> = scenes[0]
+            .objects
+            .iter()
+            .map(|o| Prompt::point(o.centre.0, o.centre.1))
+            .collect();
+        assert!(batch.len() > 1 && decoder.is_batched());
+        decoder.predict_batch(&embeddings[0], &batch).unwrap();
+        assert!(
+            kept_for(&embeddings[0]),
+            "a batch run whole keeps the click's part"
+        );
+        let kept_shape = decoder.image_part.lock().unwrap().as_ref().map(|p| p.shape);
+        assert_eq!(kept_shape.map(|s| s.prompts), Some(1));
     }
 
     #[test]
