@@ -542,11 +542,7 @@ impl Decoder {
             tensor(&[mb, 1, grid, grid], &mask_values)?.into(),
             tensor(&[mb], &has_mask)?.into(),
         ];
-        let mut inputs: Vec<Option<TValue>> = vec![None; 5];
-        for (value, &slot) in values.into_iter().zip(&self.order) {
-            inputs[slot] = Some(value);
-        }
-        let inputs: TVec<TValue> = inputs.into_iter().flatten().collect();
+        let inputs = self.in_plan_order(values);
         let shape = Shape {
             prompts: b,
             points: n,
@@ -574,6 +570,15 @@ impl Decoder {
         )?;
         predictions.truncate(asked);
         Ok(predictions)
+    }
+
+    /// The values of [`INPUTS`], in that order, as the plan takes its inputs.
+    fn in_plan_order(&self, values: [TValue; 5]) -> TVec<TValue> {
+        let mut inputs: Vec<Option<TValue>> = vec![None; 5];
+        for (value, &slot) in values.into_iter().zip(&self.order) {
+            inputs[slot] = Some(value);
+        }
+        inputs.into_iter().flatten().collect()
     }
 
     /// The image part's values for `embedding` with no mask input: the
@@ -1078,11 +1083,7 @@ mod tests {
             Tensor::zero::<f32>(&[1, 1, grid, grid]).unwrap().into(),
             Tensor::zero::<f32>(&[1]).unwrap().into(),
         ];
-        let mut inputs: Vec<Option<TValue>> = vec![None; 5];
-        for (value, &slot) in values.into_iter().zip(&decoder.order) {
-            inputs[slot] = Some(value);
-        }
-        inputs.into_iter().flatten().collect()
+        decoder.in_plan_order(values)
     }
 
     #[test]
