@@ -9,9 +9,9 @@
 //! thread: 21 of 139 ms). A prompt part that reads those values as inputs
 //! skips them for every prompt after the first on the same image.
 //!
-//! The decoder cuts only its single-prompt plans (`Decoder::build_plan`). A batch's image part holds the image
-//! repeated for every prompt in it, and handing those copies over cost more
-//! than computing them again: the built-in decoder's runs of 16 prompts took
+//! The decoder cuts only its single-prompt plans (`Decoder::build_plan`). A
+//! batch's image part holds the image repeated for every prompt in it, and
+//! handing those copies over cost more than computing them again: the built-in decoder's runs of 16 prompts took
 //! 307–349 ms whole and 360–398 ms cut (natively, one thread, two runs each).
 //!
 //! The cut is found on the optimised plan: every node that the point inputs
