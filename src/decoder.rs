@@ -19,11 +19,11 @@
 //! plan has its short softmaxes (over the prompt tokens) unrolled into
 //! whole-tensor operations first ([`unroll_short_softmax`]), and a
 //! single-prompt plan is cut into an image part and a prompt part
-//! ([`SplitPlan`]): the image part's values are kept for the last image
-//! prompted, so later prompts on it run only the prompt part.
+//! ([`SplitPlan`]): the image part's values are kept with the embedding, so
+//! later prompts on that image run only the prompt part.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use serde::{Deserialize, Serialize};
 use tract_onnx::pb;
@@ -258,9 +258,6 @@ pub struct Decoder {
     symbols: (Option<Symbol>, Symbol),
     /// Plans for the shapes met most recently, the newest first.
     plans: Arc<Mutex<KeptPlans>>,
-    /// The image part's values for the last image and shape prompted
-    /// without a mask input.
-    image_part: Arc<Mutex<Option<ImagePart>>>,
     /// Position in the plan's inputs of each name in [`INPUTS`].
     order: [usize; 5],
     batched: bool,
@@ -334,7 +331,6 @@ impl Decoder {
             model: Arc::new(typed),
             symbols: (batch_symbol, points_symbol),
             plans: Arc::default(),
-            image_part: Arc::default(),
             order,
             batched,
             mask_batched,
@@ -550,7 +546,7 @@ impl Decoder {
         let plan = self.plan_for(shape)?;
         let image_values = match mask {
             Some(_) => plan.image_values(&inputs),
-            None => self.image_values(&plan, shape, embedding, &inputs),
+            None => image_values(&plan, embedding, &inputs),
         }
         .map_err(|e| ModelError::run(role, e))?;
         let outputs = plan
@@ -580,43 +576,6 @@ impl Decoder {
         }
         inputs.into_iter().flatten().collect()
     }
-
-    /// The image part's values for `embedding` with no mask input: the
-    /// kept ones if they are for this image and shape, else computed and
-    /// kept in their place (a plan run whole hands nothing over and leaves
-    /// the kept ones, so a click's survive a batched search).
-    fn image_values(
-        &self,
-        plan: &SplitPlan,
-        shape: Shape,
-        embedding: &Embedding,
-        inputs: &TVec<TValue>,
-    ) -> TractResult<TVec<TValue>> {
-        let image = embedding.tensor();
-        let kept = self
-            .image_part
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(part) = kept.as_ref() {
-            if part.shape == shape && Arc::ptr_eq(&part.embedding, &image) {
-                return Ok(part.values.clone());
-            }
-        }
-        drop(kept);
-        let values = plan.image_values(inputs)?;
-        if !values.is_empty() {
-            let part = ImagePart {
-                shape,
-                embedding: image,
-                values: values.clone(),
-            };
-            *self
-                .image_part
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(part);
-        }
-        Ok(values)
-    }
 }
 
 /// Prompts that share one decoder run, and the mask input they all take.
@@ -628,12 +587,41 @@ struct Run<'p> {
 /// Plans by the shape they were built for, the most recently used first.
 type KeptPlans = Vec<(Shape, Arc<SplitPlan>)>;
 
-/// The values a plan's image part handed over, and what they were for.
+/// Where an [`Embedding`] keeps the decoder's image part computed from it.
+pub(crate) type ImagePartSlot = Mutex<Option<ImagePart>>;
+
+/// The values a plan's image part handed over for one embedding, and the
+/// plan they are for (weakly: a kept part does not keep a dropped plan).
 #[derive(Debug)]
-struct ImagePart {
-    shape: Shape,
-    embedding: Arc<Tensor>,
+pub(crate) struct ImagePart {
+    plan: Weak<SplitPlan>,
     values: TVec<TValue>,
+}
+
+/// The image part's values for `embedding` with no mask input: the ones kept
+/// with the embedding if `plan` made them, else computed and kept in their
+/// place (a plan run whole hands nothing over and leaves the kept ones, so a
+/// click's survive a batched search).
+fn image_values(
+    plan: &Arc<SplitPlan>,
+    embedding: &Embedding,
+    inputs: &TVec<TValue>,
+) -> TractResult<TVec<TValue>> {
+    let slot = embedding.image_part();
+    if let Some(part) = slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        if Weak::ptr_eq(&part.plan, &Arc::downgrade(plan)) {
+            return Ok(part.values.clone());
+        }
+    }
+    let values = plan.image_values(inputs)?;
+    if !values.is_empty() {
+        let part = ImagePart {
+            plan: Arc::downgrade(plan),
+            values: values.clone(),
+        };
+        *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(part);
+    }
+    Ok(values)
 }
 
 /// The size of one decoder run's inputs, which a plan is built for.
@@ -1118,29 +1106,40 @@ mod tests {
         }
     }
 
+    /// Weak handles on the image part's values kept with `embedding`, if any.
+    fn kept_values(embedding: &Embedding) -> Option<Vec<Weak<Tensor>>> {
+        let kept = embedding.image_part().lock().unwrap();
+        kept.as_ref().map(|part| {
+            part.values
+                .iter()
+                .map(|value| Arc::downgrade(value.as_arc_tensor().unwrap()))
+                .collect()
+        })
+    }
+
     #[test]
-    fn the_image_part_is_kept_for_the_last_image_and_shape_only() {
+    fn each_image_keeps_its_own_image_part_until_it_is_dropped() {
         let model = crate::model::SamModel::builtin().expect("the built-in model loads");
         let scenes = [crate::scenes::generate(1), crate::scenes::generate(2)];
-        let embeddings: Vec<Embedding> = scenes
+        let mut embeddings: Vec<Embedding> = scenes
             .iter()
             .map(|scene| model.embed(&scene.image).expect("the encoder runs"))
             .collect();
         let decoder = model.decoder();
-        let kept_for = |embedding: &Embedding| {
-            let kept = decoder.image_part.lock().unwrap();
-            let part = kept.as_ref().expect("an image part is kept");
-            Arc::ptr_eq(&part.embedding, &embedding.tensor())
-        };
         let (x, y) = scenes[0].objects[0].centre;
         let first = decoder
             .predict(&embeddings[0], &Prompt::point(x, y))
             .unwrap();
-        assert!(kept_for(&embeddings[0]));
+        let kept = kept_values(&embeddings[0]).expect("the first image keeps its part");
+        assert!(!kept.is_empty());
+        assert!(
+            kept_values(&embeddings[1]).is_none(),
+            "nothing kept before a prompt"
+        );
         let other = decoder
             .predict(&embeddings[1], &Prompt::point(x, y))
             .unwrap();
-        assert!(kept_for(&embeddings[1]));
+        assert!(kept_values(&embeddings[1]).is_some());
         assert_ne!(first, other, "each image answers with its own values");
         let again = decoder
             .predict(&embeddings[0], &Prompt::point(x, y))
@@ -1153,12 +1152,19 @@ mod tests {
             .collect();
         assert!(batch.len() > 1 && decoder.is_batched());
         decoder.predict_batch(&embeddings[0], &batch).unwrap();
+        let still = kept_values(&embeddings[0]).expect("a batch run whole keeps the click's part");
+        assert!(still.iter().zip(&kept).all(|(a, b)| a.ptr_eq(b)));
+        let clone = embeddings[0].clone();
+        embeddings.remove(0);
         assert!(
-            kept_for(&embeddings[0]),
-            "a batch run whole keeps the click's part"
+            kept.iter().all(|v| v.upgrade().is_some()),
+            "a clone shares the part"
         );
-        let kept_shape = decoder.image_part.lock().unwrap().as_ref().map(|p| p.shape);
-        assert_eq!(kept_shape.map(|s| s.prompts), Some(1));
+        drop(clone);
+        assert!(
+            kept.iter().all(|v| v.upgrade().is_none()),
+            "the part is freed with the embedding"
+        );
     }
 
     #[test]

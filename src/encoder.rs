@@ -7,6 +7,7 @@ use image::RgbImage;
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
 
+use crate::decoder::ImagePartSlot;
 use crate::model::{
     dequantize_weights, parse_proto, runnable_plan, tract_model, ModelError, Role, Signature,
 };
@@ -20,11 +21,15 @@ pub const EMBED_SIDE: usize = 64;
 const OUTPUT: &str = "image_embeddings";
 
 /// The encoder's result for one image: the `1×256×64×64` embedding and how
-/// the image maps into the model frame.
+/// the image maps into the model frame. Clones share the embedding and what
+/// the decoder computed from it once.
 #[derive(Clone, Debug)]
 pub struct Embedding {
     frame: Frame,
     tensor: Arc<Tensor>,
+    /// The decoder's image part for this embedding, kept with it so that it
+    /// is freed with it, not held over into the next image's encoding.
+    image_part: Arc<ImagePartSlot>,
 }
 
 impl Embedding {
@@ -40,10 +45,15 @@ impl Embedding {
                 ),
             )
         })?;
-        Ok(Self {
+        Ok(Self::new(frame, tensor))
+    }
+
+    fn new(frame: Frame, tensor: Tensor) -> Self {
+        Self {
             frame,
             tensor: Arc::new(tensor),
-        })
+            image_part: Arc::default(),
+        }
     }
 
     /// How the original image maps into the model frame.
@@ -58,6 +68,10 @@ impl Embedding {
 
     pub(crate) fn tensor(&self) -> Arc<Tensor> {
         Arc::clone(&self.tensor)
+    }
+
+    pub(crate) fn image_part(&self) -> &ImagePartSlot {
+        &self.image_part
     }
 }
 
@@ -128,10 +142,7 @@ impl Encoder {
             .cast_to::<f32>()
             .map_err(|e| ModelError::run(Role::Encoder, e))?
             .into_owned();
-        Ok(Embedding {
-            frame: prepared.frame,
-            tensor: Arc::new(tensor),
-        })
+        Ok(Embedding::new(prepared.frame, tensor))
     }
 }
 

@@ -13,6 +13,7 @@ pub mod compose;
 pub mod dataset;
 pub mod eval;
 pub mod export;
+pub mod heap;
 pub mod hierarchy;
 pub mod image_io;
 pub mod mask;

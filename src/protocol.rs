@@ -258,6 +258,11 @@ pub enum FromWorker {
         /// so over many images it shows whether anything leaks).
         #[serde(default)]
         worker_memory_bytes: u64,
+        /// Of that memory, the bytes in use (allocated and not freed): it
+        /// falls when things are freed, so it tells a leak from
+        /// fragmentation.
+        #[serde(default)]
+        worker_heap_bytes: u64,
     },
     /// Bytes of a model file arrived. No payload.
     ModelProgress {
@@ -614,6 +619,7 @@ mod tests {
                     encode_ms: 812.25,
                 },
                 worker_memory_bytes: 96 << 20,
+                worker_heap_bytes: 61 << 20,
             },
             FromWorker::Failed {
                 image_id: 2,

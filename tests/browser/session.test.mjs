@@ -1,8 +1,12 @@
 // A long session: 50 images opened one after another in one page, each
 // encoded, searched for objects and asked about, with image sizes cycling
-// so every allocation pattern comes back. Wasm memory only grows, so a leak
-// shows as growth after the first cycles: the second half of the session
-// must not need more memory than the first half reached.
+// so every allocation pattern comes back. After each image the worker
+// reports its live heap (bytes allocated and not freed) and its wasm memory
+// (which only grows). A leak shows in the live heap: the second half of the
+// session must not hold more than the first half did. Wasm memory mixes the
+// live heap with free space that fragmentation leaves; on the threaded
+// build the model threads allocate in an order that varies from run to run,
+// so one more growth step may come late, but no more than one.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -13,6 +17,8 @@ import { encodePng, sceneColourAt } from './support/png.mjs';
 import { DIST, serveDist } from './support/server.mjs';
 
 const IMAGES = 50;
+/** Room for one late growth step of the worker's wasm memory (12 MiB seen). */
+const FRAGMENTATION_STEP = 16 * 2 ** 20;
 const SIZES = [
   [160, 120],
   [320, 240],
@@ -76,18 +82,34 @@ test(`${IMAGES} images in one page keep memory steady`, { timeout: 20 * 60_000 }
     await page.waitForSelector('.answer[data-none]', { timeout: WORK_TIMEOUT });
     const used = await page.$eval('.timings', (timings) => ({
       worker: Number(timings.dataset.workerMemory),
+      heap: Number(timings.dataset.workerHeap),
       page: Number(timings.dataset.pageMemory),
     }));
-    assert.ok(used.worker > 0 && used.page > 0, `image ${i}: memory is reported (${JSON.stringify(used)})`);
+    assert.ok(
+      used.worker > 0 && used.page > 0 && used.heap > 0 && used.heap < used.worker,
+      `image ${i}: memory is reported (${JSON.stringify(used)})`,
+    );
     memory.push(used);
   }
   const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
-  for (const side of ['worker', 'page']) {
-    const firstHalf = Math.max(...memory.slice(0, IMAGES / 2).map((m) => m[side]));
-    const secondHalf = Math.max(...memory.slice(IMAGES / 2).map((m) => m[side]));
+  const peaks = (side) => [
+    Math.max(...memory.slice(0, IMAGES / 2).map((m) => m[side])),
+    Math.max(...memory.slice(IMAGES / 2).map((m) => m[side])),
+  ];
+  const [heapFirst, heapSecond] = peaks('heap');
+  console.log(`worker live heap: first half peak ${mib(heapFirst)} MiB, second half peak ${mib(heapSecond)} MiB`);
+  assert.ok(
+    heapSecond <= heapFirst,
+    `the worker's live heap kept growing: ${mib(heapFirst)} MiB after ${IMAGES / 2} images, ${mib(heapSecond)} MiB after ${IMAGES}`,
+  );
+  for (const [side, slack] of [
+    ['worker', FRAGMENTATION_STEP],
+    ['page', 0],
+  ]) {
+    const [firstHalf, secondHalf] = peaks(side);
     console.log(`${side} wasm memory: first half peak ${mib(firstHalf)} MiB, second half peak ${mib(secondHalf)} MiB`);
     assert.ok(
-      secondHalf <= firstHalf,
+      secondHalf <= firstHalf + slack,
       `${side} memory kept growing: ${mib(firstHalf)} MiB after ${IMAGES / 2} images, ${mib(secondHalf)} MiB after ${IMAGES}`,
     );
   }

@@ -70,6 +70,9 @@ pub struct ImageStatus {
 pub struct MemoryUse {
     /// The worker's memory (model, embedding, pixels, objects).
     pub worker_bytes: u64,
+    /// Of the worker's memory, the bytes in use (the rest is free space
+    /// wasm memory keeps, since it never shrinks).
+    pub worker_heap_bytes: u64,
     /// The page's memory (shown masks and objects).
     pub page_bytes: u64,
 }
@@ -544,6 +547,7 @@ impl AppState {
                 image_id,
                 timings,
                 worker_memory_bytes,
+                worker_heap_bytes,
             } => {
                 self.restarts.set_value(0);
                 self.update_current(image_id, |image| {
@@ -551,6 +555,7 @@ impl AppState {
                     image.timings = Some(timings);
                     image.memory = Some(MemoryUse {
                         worker_bytes: worker_memory_bytes,
+                        worker_heap_bytes,
                         page_bytes: page_memory_bytes(),
                     });
                 })

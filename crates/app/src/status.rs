@@ -84,7 +84,7 @@ fn Timeline(timings: Timings, memory: Option<MemoryUse>) -> impl IntoView {
         view! {
             <div class="memory-use">
                 <dt>"Memory"</dt>
-                <dd>{format!("worker {} \u{b7} page {}", mebibytes(memory.worker_bytes), mebibytes(memory.page_bytes))}</dd>
+                <dd>{memory_text(&memory)}</dd>
             </div>
         }
     });
@@ -94,6 +94,7 @@ fn Timeline(timings: Timings, memory: Option<MemoryUse>) -> impl IntoView {
             data-prepare-ms=timings.prepare_ms
             data-encode-ms=timings.encode_ms
             data-worker-memory=memory.map(|m| m.worker_bytes)
+            data-worker-heap=memory.map(|m| m.worker_heap_bytes)
             data-page-memory=memory.map(|m| m.page_bytes)
         >
             {rows
@@ -167,4 +168,38 @@ fn format_ms(ms: f64) -> String {
 /// Bytes as whole MiB.
 fn mebibytes(bytes: u64) -> String {
     format!("{} MiB", bytes.div_ceil(1 << 20))
+}
+
+/// The memory row: the worker's wasm memory and, when the worker counted
+/// it, how much of that is in use; then the page's.
+fn memory_text(memory: &MemoryUse) -> String {
+    let worker = mebibytes(memory.worker_bytes);
+    let page = mebibytes(memory.page_bytes);
+    match memory.worker_heap_bytes {
+        0 => format!("worker {worker} \u{b7} page {page}"),
+        heap => format!(
+            "worker {worker} ({} in use) \u{b7} page {page}",
+            mebibytes(heap)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_says_how_much_of_the_worker_is_in_use_when_known() {
+        let mut memory = MemoryUse {
+            worker_bytes: 130 << 20,
+            worker_heap_bytes: (57 << 20) + 1,
+            page_bytes: 4 << 20,
+        };
+        assert_eq!(
+            memory_text(&memory),
+            "worker 130 MiB (58 MiB in use) \u{b7} page 4 MiB"
+        );
+        memory.worker_heap_bytes = 0;
+        assert_eq!(memory_text(&memory), "worker 130 MiB \u{b7} page 4 MiB");
+    }
 }

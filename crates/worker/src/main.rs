@@ -21,6 +21,10 @@ use twinseg::protocol::{FromWorker, ToWorker};
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+/// Counts the live heap, for the memory figures the worker reports.
+#[global_allocator]
+static HEAP: twinseg::heap::CountingAllocator = twinseg::heap::CountingAllocator::new();
+
 fn main() {
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();

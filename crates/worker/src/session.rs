@@ -366,6 +366,7 @@ impl Session {
             image_id,
             timings,
             worker_memory_bytes: wasm_memory_bytes(),
+            worker_heap_bytes: crate::HEAP.in_use() as u64,
         };
         port.post(&report, None);
         Ok(())
