@@ -5,8 +5,9 @@
 // (which only grows). A leak shows in the live heap: the second half of the
 // session must not hold more than the first half did. Wasm memory mixes the
 // live heap with free space that fragmentation leaves; on the threaded
-// build the model threads allocate in an order that varies from run to run,
-// so one more growth step may come late, but no more than one.
+// build the model threads allocate in an order that varies from run to run
+// (they encode, and run the search's prompts side by side), so a few growth
+// steps of 6–12 MiB may come late, but memory must settle.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -17,8 +18,8 @@ import { encodePng, sceneColourAt } from './support/png.mjs';
 import { DIST, serveDist } from './support/server.mjs';
 
 const IMAGES = 50;
-/** Room for one late growth step of the worker's wasm memory (12 MiB seen). */
-const FRAGMENTATION_STEP = 16 * 2 ** 20;
+/** Room for late growth of the worker's wasm memory (at most 12 MiB seen). */
+const FRAGMENTATION_STEPS = 24 * 2 ** 20;
 const SIZES = [
   [160, 120],
   [320, 240],
@@ -103,7 +104,7 @@ test(`${IMAGES} images in one page keep memory steady`, { timeout: 20 * 60_000 }
     `the worker's live heap kept growing: ${mib(heapFirst)} MiB after ${IMAGES / 2} images, ${mib(heapSecond)} MiB after ${IMAGES}`,
   );
   for (const [side, slack] of [
-    ['worker', FRAGMENTATION_STEP],
+    ['worker', FRAGMENTATION_STEPS],
     ['page', 0],
   ]) {
     const [firstHalf, secondHalf] = peaks(side);

@@ -79,8 +79,10 @@ pub fn find(
         }
     };
     let started = now_ms();
-    let set = proposals::run(input.model, input.embedding, settings, on_batch)
-        .map_err(|error| format!("The objects could not be found: {error}."))?;
+    let set = crate::threads::for_prompts(|| {
+        proposals::run(input.model, input.embedding, settings, on_batch)
+    })
+    .map_err(|error| format!("The objects could not be found: {error}."))?;
     let proposals_ms = now_ms() - started;
     let started = now_ms();
     let found = Found::build(input.image, set.proposals);

@@ -2,16 +2,17 @@
 //! same module into the same shared wasm memory and serve the encoder as one
 //! rayon pool.
 //!
-//! Only the encoder runs on them ([`for_encoder`]): measured in Chromium on
-//! two cores, a second thread makes MobileSAM's encoder faster, but no
-//! decoder run faster and the small test model's slower, because their
-//! matrix products are too small to repay the hand-offs between workers.
-//! Running whole decoder prompts side by side on them, as the native CLI
-//! does (`twinseg::model::prompts_on_thread_pool`), would speed up *find all
-//! objects*, but in the page it made the worker's wasm memory creep up image
-//! after image (129 MiB after 25 images, 135–154 MiB after 50, in four of
-//! five runs of `tests/browser/session.test.mjs`), so prompts stay on the
-//! worker's own thread.
+//! The encoder runs on them ([`for_encoder`]) with its matrix products and
+//! convolutions split across them; *find all objects* runs its decoder
+//! prompts side by side on them, each run on one thread ([`for_prompts`]),
+//! as the native CLI does (`twinseg::model::prompts_on_thread_pool`): a
+//! single decoder run gains nothing from being split, its products are too
+//! small to repay the hand-offs between workers, so a click's prompt stays
+//! on the worker's own thread. Side by side, the two threads allocate in an
+//! order that varies from run to run, so the worker's wasm memory settles a
+//! few growth steps higher in some runs than in others (130–145 MiB over 50
+//! images of `tests/browser/session.test.mjs`, against 131–155 MiB with
+//! prompts on one thread), while its live heap is the same in every run.
 //!
 //! The page starts the threaded build (`worker-threads-loader.js?threads=N`)
 //! only where it is cross-origin isolated, which shared memory needs; every
@@ -44,6 +45,15 @@ thread_local! {
 pub fn for_encoder<R>(work: impl FnOnce() -> R) -> R {
     match POOL.with_borrow(Clone::clone) {
         Some(pool) => twinseg::model::on_thread_pool(&pool, work),
+        None => work(),
+    }
+}
+
+/// Runs `work` (a search for every object) with its decoder prompts side by
+/// side on the model threads if they started, else on this thread.
+pub fn for_prompts<R>(work: impl FnOnce() -> R) -> R {
+    match POOL.with_borrow(Clone::clone) {
+        Some(pool) => twinseg::model::prompts_on_thread_pool(&pool, work),
         None => work(),
     }
 }
