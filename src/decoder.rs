@@ -32,7 +32,7 @@ use tract_onnx::prelude::*;
 use crate::encoder::{Embedding, EMBED_CHANNELS, EMBED_SIDE};
 use crate::mask::Mask;
 use crate::model::{
-    dequantize_weights, input_index, optimised, parse_proto, to_f32_vec, tract_model,
+    dequantize_weights, guard_tract, input_index, optimised, parse_proto, to_f32_vec, tract_model,
     unroll_short_softmax, Declared, Dim, ModelError, Role, Signature, SplitPlan,
 };
 use crate::prepare::{Frame, LOW_RES};
@@ -292,7 +292,7 @@ impl Decoder {
         dequantize_weights(graph);
         rewrite_runtime_dequantize(graph);
         freeze_orig_im_size(graph);
-        Self::build(&proto, batched, mask_batched)
+        guard_tract(role, || Self::build(&proto, batched, mask_batched))
     }
 
     fn build(

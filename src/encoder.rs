@@ -9,7 +9,8 @@ use tract_onnx::prelude::*;
 
 use crate::decoder::ImagePartSlot;
 use crate::model::{
-    dequantize_weights, parse_proto, runnable_plan, tract_model, ModelError, Role, Signature,
+    dequantize_weights, guard_tract, parse_proto, runnable_plan, tract_model, ModelError, Role,
+    Signature,
 };
 use crate::prepare::{prepare, Frame, PreparedImage, SIDE};
 
@@ -92,7 +93,7 @@ impl Encoder {
             graph.output.retain(|o| o.name == output);
             dequantize_weights(graph);
         }
-        Self::build(&proto)
+        guard_tract(Role::Encoder, || Self::build(&proto))
     }
 
     fn build(proto: &pb::ModelProto) -> Result<Self, ModelError> {

@@ -172,6 +172,16 @@ pub enum ModelError {
         /// tract's explanation.
         message: String,
     },
+    /// tract stopped on an internal check while reading the model, which
+    /// damaged files reach (tract asserts some of what a valid graph
+    /// guarantees instead of returning an error).
+    #[error("the {role} model is damaged: tract could not read it ({message})")]
+    Damaged {
+        /// Encoder or decoder.
+        role: Role,
+        /// tract's failed check.
+        message: String,
+    },
     /// Running the model failed.
     #[error("running the {role} model failed: {message}")]
     Run {
@@ -279,6 +289,27 @@ pub(crate) fn single_threaded<R>(work: impl FnOnce() -> R) -> R {
 pub fn on_thread_pool<R>(pool: &Arc<rayon::ThreadPool>, work: impl FnOnce() -> R) -> R {
     use tract_linalg::multithread::{multithread_tract_scope, Executor};
     multithread_tract_scope(Executor::MultiThread(pool.clone()), work)
+}
+
+/// Runs `read` (tract reading and preparing a model), turning a panic inside
+/// tract into [`ModelError::Damaged`]: tract unwraps some graph properties
+/// that only a damaged file breaks. Natively the panic is caught; in wasm,
+/// where panics abort, the page restarts its worker instead.
+pub(crate) fn guard_tract<T>(
+    role: Role,
+    read: impl FnOnce() -> Result<T, ModelError>,
+) -> Result<T, ModelError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("an internal check failed");
+        Err(ModelError::Damaged {
+            role,
+            message: message.to_string(),
+        })
+    })
 }
 
 impl ModelError {

@@ -270,4 +270,20 @@ mod regressions {
             "{error}"
         );
     }
+
+    /// Found by `model_loading_survives_damaged_onnx` (2026-12-07): one
+    /// damaged byte and two bytes more at the end of the built-in decoder
+    /// made tract panic while it read the graph (an unwrap in tract-hir),
+    /// instead of returning an error.
+    #[test]
+    fn a_decoder_damaged_where_tract_panics_is_refused_with_an_error() {
+        let (_, decoder) = twinseg::model::SamModel::builtin_bytes();
+        let damaged = super::mutate(decoder, &[(10_882_229_106_964_494_991, 3)], 0, &[120, 0]);
+        let error = twinseg::decoder::Decoder::from_bytes(&damaged).expect_err("must be refused");
+        assert!(
+            matches!(error, twinseg::model::ModelError::Damaged { .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("decoder"), "{error}");
+    }
 }

@@ -71,7 +71,7 @@ describe('the worker builds', { timeout: 10 * 60_000 }, () => {
   test('an isolated page finds the same objects on two threads as a plain page on one', async () => {
     const isolated = await serve({ isolated: true });
     const threaded = await openScene(browser.context, `${isolated.url}?threads=2`);
-    assert.deepEqual(await threadsShown(threaded.page), { count: '2', text: 'The image encoder runs on 2 threads.' });
+    assert.deepEqual(await threadsShown(threaded.page), { count: '2', text: 'The image encoder and the search for objects run on 2 threads.' });
     assert.equal(isolated.requests.filter((path) => path === '/worker-threads_bg.wasm').length, 1, 'the threaded build was loaded');
     assert.ok(isolated.requests.includes('/worker-thread.js'), 'model threads were started');
     assert.ok(!isolated.requests.includes('/worker_bg.wasm'), 'the single-threaded build was not loaded');

@@ -130,12 +130,15 @@ pub fn ErrorAlert(error: RwSignal<Option<String>>) -> impl IntoView {
     }
 }
 
-/// Says how many threads the model runs on (only the encoder uses more
-/// than one; see the worker's `threads` module).
+/// Says how many threads the model runs on, and for what: the encoder and
+/// the search for every object use them all, a single prompt only one (see
+/// the worker's `threads` module).
 fn threads_line(threads: u32) -> String {
     match threads {
         0 | 1 => "The model runs on one thread.".into(),
-        threads => format!("The image encoder runs on {threads} threads."),
+        threads => {
+            format!("The image encoder and the search for objects run on {threads} threads.")
+        }
     }
 }
 
@@ -201,5 +204,15 @@ mod tests {
         );
         memory.worker_heap_bytes = 0;
         assert_eq!(memory_text(&memory), "worker 130 MiB \u{b7} page 4 MiB");
+    }
+
+    #[test]
+    fn the_threads_line_names_what_runs_on_more_than_one() {
+        assert_eq!(threads_line(1), "The model runs on one thread.");
+        assert_eq!(threads_line(0), "The model runs on one thread.");
+        assert_eq!(
+            threads_line(4),
+            "The image encoder and the search for objects run on 4 threads."
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Model threads for the worker's threaded build: Web Workers that load the
-//! same module into the same shared wasm memory and serve the encoder as one
+//! same module into the same shared wasm memory and serve the model as one
 //! rayon pool.
 //!
 //! The encoder runs on them ([`for_encoder`]) with its matrix products and
@@ -70,8 +70,8 @@ pub fn requested() -> usize {
 }
 
 /// Starts `threads` pool threads, waits until each has loaded the module,
-/// and keeps them for [`for_encoder`]. An error says why the worker stays on
-/// its own thread.
+/// and keeps them for [`for_encoder`] and [`for_prompts`]. An error says why
+/// the worker stays on its own thread.
 pub async fn start(threads: usize) -> Result<(), String> {
     if !cfg!(target_feature = "atomics") {
         return Err("this build of the worker has no shared memory".into());
