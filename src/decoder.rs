@@ -344,7 +344,8 @@ impl Decoder {
     }
 
     /// The plan for `shape`: a kept one, or one built now (dropping the
-    /// least recently used when [`PLANS_KEPT`] are kept).
+    /// least recently used when [`PLANS_KEPT`] are kept; a panic inside tract
+    /// while building it is an error, as at load time).
     fn plan_for(&self, shape: Shape) -> Result<Arc<SplitPlan>, ModelError> {
         let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(at) = plans.iter().position(|(kept, _)| *kept == shape) {
@@ -353,7 +354,7 @@ impl Decoder {
             plans.insert(0, entry);
             return Ok(plan);
         }
-        let plan = self.build_plan(shape)?;
+        let plan = guard_tract(Role::Decoder, || self.build_plan(shape))?;
         plans.insert(0, (shape, plan.clone()));
         plans.truncate(PLANS_KEPT);
         Ok(plan)
