@@ -24,6 +24,9 @@ RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
   cargo build --locked "${profile_flag[@]}" \
   --target wasm32-unknown-unknown -p twinseg-worker --target-dir target/relaxed
 
-wasm-bindgen --target no-modules --no-typescript \
+# Without the name section (function names for stack traces and profiles),
+# 3 of the module's 25 MB. trunk builds the plain worker and has no option to
+# drop it there, so that build keeps the names.
+wasm-bindgen --target no-modules --no-typescript --remove-name-section \
   --out-dir "$out" --out-name worker-relaxed \
   "target/relaxed/wasm32-unknown-unknown/$profile_dir/worker.wasm"

@@ -32,6 +32,9 @@ RUSTFLAGS="$rustflags" \
   --target wasm32-unknown-unknown -p twinseg-worker \
   -Z build-std=std,panic_abort --target-dir target/threads
 
-wasm-bindgen --target no-modules --no-typescript \
+# Without the name section (function names for stack traces and profiles):
+# demangled from nightly's symbols, it was as large as the code itself, 20 of
+# the module's 41 MB.
+wasm-bindgen --target no-modules --no-typescript --remove-name-section \
   --out-dir "$out" --out-name worker-threads \
   "target/threads/wasm32-unknown-unknown/$profile_dir/worker.wasm"

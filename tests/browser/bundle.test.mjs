@@ -27,3 +27,37 @@ test('tract is linked into the workers only, not the page', () => {
     console.log(`${name} wasm: ${kib(bytes.length)} raw, ${kib(gzipSync(bytes, { level: 9 }).length)} gzip`);
   }
 });
+
+// The names of a module's custom sections, in order (the wasm binary format:
+// a header of 8 bytes, then sections of an id byte and a LEB128 size; a custom
+// section, id 0, starts with its LEB128-prefixed name).
+function customSections(bytes) {
+  const leb = (at) => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at.offset++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  const names = [];
+  const at = { offset: 8 };
+  while (at.offset < bytes.length) {
+    const id = bytes[at.offset++];
+    const size = leb(at);
+    const end = at.offset + size;
+    if (id === 0) {
+      const length = leb(at);
+      names.push(bytes.subarray(at.offset, at.offset + length).toString('utf8'));
+    }
+    at.offset = end;
+  }
+  return names;
+}
+
+test('the relaxed-SIMD and threaded workers ship without the name section', () => {
+  const { worker, 'relaxed-SIMD worker': relaxed, 'threaded worker': threaded } = wasmFiles();
+  assert.ok(customSections(worker).includes('name'), `the reader finds the plain worker's name section: ${customSections(worker)}`);
+  assert.ok(!customSections(relaxed).includes('name'), 'the relaxed-SIMD worker carries no function names');
+  assert.ok(!customSections(threaded).includes('name'), 'the threaded worker carries no function names');
+});
