@@ -35,12 +35,11 @@ cargo fmt --all --check
 step "clippy (the library, the page and the worker)"
 cargo clippy --locked --all-targets -p twinseg -p twinseg-app -p twinseg-worker -- -D warnings
 
-# The page's unit tests (parameters, build choice, overlay) run on the host
-# beside the library's. One cargo run builds both, so the library is compiled
-# once, with the features both need, and the page's dependencies compile
-# while tract does.
-step "library, pipeline and page unit tests"
-cargo test --locked -p twinseg -p twinseg-app
+step "library and pipeline tests"
+cargo test --locked -p twinseg
+
+step "page unit tests (parameters, build choice, overlay; on the host)"
+cargo test --locked -p twinseg-app
 
 step "app build (trunk, release): waiting for it"
 if ! wait "$web_build"; then
