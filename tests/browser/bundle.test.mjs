@@ -1,5 +1,6 @@
 // The built bundle: the page's own wasm must not link tract (the model runs
-// only in the worker's three builds), and the sizes are printed for the record.
+// only in the worker's three builds), the two hook-built workers carry no
+// function names, and the sizes are printed for the record.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -36,6 +37,7 @@ function customSections(bytes) {
     let value = 0;
     for (let shift = 0; ; shift += 7) {
       const byte = bytes[at.offset++];
+      assert.ok(byte !== undefined, 'a wasm module ends inside a section header');
       value += (byte & 0x7f) * 2 ** shift;
       if (byte < 0x80) return value;
     }
