@@ -31,7 +31,9 @@ test('tract is linked into the workers only, not the page', () => {
 
 // The names of a module's custom sections, in order (the wasm binary format:
 // a header of 8 bytes, then sections of an id byte and a LEB128 size; a custom
-// section, id 0, starts with its LEB128-prefixed name).
+// section, id 0, starts with its LEB128-prefixed name). Read from the bytes,
+// since WebAssembly.Module.customSections would first compile the module,
+// and Node 20 compiles relaxed SIMD only behind a flag.
 function customSections(bytes) {
   const leb = (at) => {
     let value = 0;
