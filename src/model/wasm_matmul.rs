@@ -7,7 +7,7 @@
 //! broadcast A value in registers, and broadcasts A straight from memory
 //! (`v128.load32_splat`, one instruction on x86-64). In headless Chromium it
 //! runs a product 1.6–1.7 times as fast as the 8 × 8 kernel with plain SIMD
-//! and 1.8–1.9 times with relaxed SIMD (README, *Benchmarks*).
+//! and 1.8–1.9 times with relaxed SIMD (docs/benchmarks.md).
 //!
 //! The kernel reads the same operation list as every tract kernel
 //! ([`FusedKerSpec`]), so tract's fused bias, activations and stores run in
@@ -45,9 +45,16 @@ pub(crate) fn kernel() -> DynKernel<MR, NR, f32> {
 
 /// Runs one tile's operation list; 0 when every operation was understood.
 ///
+/// With the `relaxed-simd` feature the whole kernel is compiled for relaxed
+/// SIMD, so its multiply-adds fuse; everything it calls is inlined into it.
+///
 /// # Safety
 /// Every pointer in `ops` must be valid for the tile it describes, as tract
 /// guarantees for the lists it builds.
+#[cfg_attr(
+    all(target_arch = "wasm32", feature = "relaxed-simd"),
+    target_feature(enable = "relaxed-simd")
+)]
 unsafe fn run_ops(ops: &[FusedKerSpec<f32>]) -> isize {
     let mut tile: Tile = [[F4::splat(0.0); VECTORS]; MR];
     for op in ops {
@@ -276,12 +283,12 @@ mod lanes {
             let scaled = f32x4_mul(f32x4_splat(alpha), self.0);
             Self(v128_bitselect(self.0, scaled, positive))
         }
-        /// `self + a × b`, fused where the build has relaxed SIMD.
+        /// `self + a × b`, fused in the relaxed-SIMD build.
         #[inline(always)]
         pub(super) fn madd(self, a: Self, b: Self) -> Self {
-            #[cfg(target_feature = "relaxed-simd")]
+            #[cfg(feature = "relaxed-simd")]
             return Self(f32x4_relaxed_madd(a.0, b.0, self.0));
-            #[cfg(not(target_feature = "relaxed-simd"))]
+            #[cfg(not(feature = "relaxed-simd"))]
             return Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)));
         }
     }

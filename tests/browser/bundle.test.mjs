@@ -1,7 +1,9 @@
 // The built bundle: the page's own wasm must not link tract (the model runs
-// only in the worker's three builds), the two hook-built workers carry no
-// function names, and the sizes are printed for the record.
+// only in the worker's three builds), only the relaxed-SIMD worker uses
+// relaxed SIMD, the two hook-built workers carry no function names, and the
+// sizes are printed for the record.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
@@ -64,4 +66,26 @@ test('the relaxed-SIMD and threaded workers ship without the name section', () =
   assert.ok(customSections(worker).includes('name'), `the reader finds the plain worker's name section: ${customSections(worker)}`);
   assert.ok(!customSections(relaxed).includes('name'), 'the relaxed-SIMD worker carries no function names');
   assert.ok(!customSections(threaded).includes('name'), 'the threaded worker carries no function names');
+});
+
+/**
+ * Whether this Node's V8 validates the module in `path`, with wasm's relaxed SIMD switched on or
+ * off by V8's own flag (so the answer does not depend on this Node's default).
+ */
+function validates(path, relaxedSimd) {
+  const flag = relaxedSimd ? '--experimental-wasm-relaxed-simd' : '--no-experimental-wasm-relaxed-simd';
+  const script = 'process.stdout.write(String(WebAssembly.validate(require("node:fs").readFileSync(process.argv[1]))))';
+  return execFileSync(process.execPath, [flag, '-e', script, path]).toString() === 'true';
+}
+
+// The relaxed build shares tract with the plain one and differs only by a
+// cargo feature (scripts/build-relaxed.sh), and the two share an output path:
+// a mix-up would pass every other test, the page merely running slower, or
+// not at all in a browser without relaxed SIMD.
+test('only the relaxed-SIMD worker uses relaxed SIMD', () => {
+  const [plain, relaxed, threaded] = WORKERS.map((name) => `${DIST}/${name}`);
+  assert.ok(validates(relaxed, true), 'the relaxed-SIMD worker is valid wasm where relaxed SIMD is on');
+  assert.ok(!validates(relaxed, false), 'the relaxed-SIMD worker uses relaxed SIMD instructions');
+  assert.ok(validates(plain, false), 'the plain worker loads without relaxed SIMD');
+  assert.ok(validates(threaded, false), 'the threaded worker loads without relaxed SIMD');
 });
