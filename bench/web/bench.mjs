@@ -3,7 +3,7 @@
 // onnxruntime-web on the same files, image and prompt in the same browser.
 // Prints figures; asserts nothing.
 //
-//   node bench/web/bench.mjs [--encoder E.onnx --decoder D.onnx] [--image P.png] [--runs N] [--no-big] [--no-find]
+//   node bench/web/bench.mjs [--encoder E.onnx --decoder D.onnx] [--image P.png] [--runs N] [--full-runs N] [--no-big] [--no-find]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -27,9 +27,12 @@ const { values: args } = parseArgs({
     'no-big': { type: 'boolean', default: false },
     // Only the encoder and a point prompt: for models whose everything mode takes minutes.
     'no-find': { type: 'boolean', default: false },
+    // Timed searches of the full 32x32 grid (every point prompted) per build; 0 leaves them out.
+    'full-runs': { type: 'string', default: '1' },
   },
 });
 const runs = Math.max(1, Number(args.runs));
+const fullRuns = Math.max(0, Number(args['full-runs']));
 /** Threads for the threaded runs of both: every core, at most 4. */
 const THREADS = Math.max(2, Math.min(4, availableParallelism()));
 
@@ -93,6 +96,96 @@ async function watchFor(page, selector) {
 
 const pageClock = (page) => page.evaluate(() => performance.now());
 
+/** Opens the search's settings and sets whether grid points inside found objects are skipped. */
+async function setSkipCovered(page, skip) {
+  await page.$eval('.find-settings', (details) => {
+    details.open = true;
+  });
+  await (skip ? page.check('#skip-covered') : page.uncheck('#skip-covered'));
+}
+
+/**
+ * Runs *find all objects* on the picture already open (which may have been searched before):
+ * its time on the page's clock from the click to the panel's next "done", what the panel
+ * reports, and the objects as the page's COCO download.
+ */
+async function findAgain(page) {
+  await page.evaluate(() => {
+    window.__searched = new Promise((done) => {
+      const observer = new MutationObserver((records) => {
+        const panel = document.querySelector('.find-panel');
+        if (records.length > 0 && panel?.dataset.run === 'done') {
+          observer.disconnect();
+          done(performance.now());
+        }
+      });
+      observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-run'] });
+    });
+  });
+  const start = await pageClock(page);
+  await page.click('.find-all');
+  const end = await page.evaluate(() => window.__searched);
+  const data = (key) => page.$eval('.find-panel', (panel, key) => Number(panel.dataset[key]), key);
+  return { ms: end - start, prompts: await data('prompts'), proposalsMs: await data('proposalsMs'), coco: await cocoDownload(page) };
+}
+
+/** The objects found, as the page's own COCO download (which it offers only when there are some). */
+async function cocoDownload(page) {
+  const count = await page.$eval('.find-panel', (panel) => Number(panel.dataset.count));
+  if (count === 0) return { annotations: [] };
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click('.download-coco')]);
+  return JSON.parse(readFileSync(await file.path(), 'utf8'));
+}
+
+/** A COCO compressed RLE (pycocotools' string form) as one byte a pixel, column-major. */
+function decodeRle({ size: [height, width], counts }) {
+  const runs = [];
+  for (let i = 0; i < counts.length; ) {
+    let value = 0;
+    let shift = 0;
+    let more = true;
+    let c = 0;
+    while (more) {
+      c = counts.charCodeAt(i++) - 48;
+      value |= (c & 0x1f) << shift;
+      more = (c & 0x20) !== 0;
+      shift += 5;
+    }
+    if (c & 0x10) value |= -1 << shift;
+    if (runs.length > 2) value += runs[runs.length - 2];
+    runs.push(value);
+  }
+  const mask = new Uint8Array(height * width);
+  let at = 0;
+  runs.forEach((run, i) => {
+    if (i % 2 === 1) mask.fill(1, at, at + run);
+    at += run;
+  });
+  return mask;
+}
+
+function maskIou(a, b) {
+  let both = 0;
+  let either = 0;
+  for (let i = 0; i < a.length; i++) {
+    both += a[i] & b[i];
+    either += a[i] | b[i];
+  }
+  return either === 0 ? 1 : both / either;
+}
+
+/**
+ * Share of the full grid's objects that the skip-covered search also found (an object with mask
+ * IoU of at least `minIou`, as `twinseg bench` counts it); 1 when the full grid found none.
+ */
+function recall(full, fewer, minIou) {
+  const masks = (coco) => coco.annotations.map((a) => decodeRle(a.segmentation));
+  const reference = masks(full);
+  if (reference.length === 0) return 1;
+  const found = masks(fewer);
+  return reference.filter((mask) => found.some((other) => maskIou(mask, other) >= minIou)).length / reference.length;
+}
+
 /** Milliseconds from a click `dx` pixels right of the picture's middle to its mask. */
 async function pointPrompt(page, dx = 0) {
   await page.$eval('#mask-canvas', (canvas) => canvas.scrollIntoView({ block: 'center' }));
@@ -117,7 +210,10 @@ async function pointPrompt(page, dx = 0) {
 }
 
 async function timeOurs(page, image) {
-  const figures = { prepare: [], encoder: [], prompt: [], decoder: [], decoderMask: [], decoderAgain: [], find: [], proposals: [], perPoint: [], twin: [], reason: [], ask: [], objects: 0, prompts: 0, memory: 0 };
+  const figures = {
+    prepare: [], encoder: [], prompt: [], decoder: [], decoderMask: [], decoderAgain: [], find: [], proposals: [], perPoint: [], twin: [], reason: [], ask: [],
+    full: [], fullProposals: [], fullPerPrompt: [], recall: [], looseRecall: [], objects: 0, fullObjects: 0, prompts: 0, fullPrompts: 0, memory: 0,
+  };
   const data = (selector, key) => page.$eval(selector, (element, key) => Number(element.dataset[key]), key);
   for (let run = 0; run <= runs; run++) {
     const name = `photo-${run}.png`;
@@ -148,6 +244,19 @@ async function timeOurs(page, image) {
     figures.prompts = await data('.find-panel', 'prompts');
     const proposalsMs = await data('.find-panel', 'proposalsMs');
     const twinMs = await data('.find-panel', 'twinMs');
+    if (run > 0 && run <= fullRuns) {
+      const fewer = await cocoDownload(page);
+      await setSkipCovered(page, false);
+      const full = await findAgain(page);
+      await setSkipCovered(page, true);
+      figures.full.push(full.ms);
+      figures.fullProposals.push(full.proposalsMs);
+      figures.fullPerPrompt.push(full.proposalsMs / Math.max(1, full.prompts));
+      figures.fullPrompts = full.prompts;
+      figures.fullObjects = full.coco.annotations.length;
+      figures.recall.push(recall(full.coco, fewer, 0.9));
+      figures.looseRecall.push(recall(full.coco, fewer, 0.5));
+    }
 
     const askName = `ask-${run}.png`;
     const answered = await watchFor(page, '.answer[data-none]');
@@ -260,6 +369,15 @@ async function main() {
       row('  of which the prompt grid (worker)', ours.proposals, `${ours.prompts} grid points, in decoder batches`);
       row('  per grid point', ours.perPoint, `${(1000 / median(ours.perPoint)).toFixed(1)} grid points/s (covered ones skip the decoder)`);
       row('  of which tree + Digital Twin (worker)', ours.twin);
+      row('find all objects (32x32, full grid)', ours.full, `${ours.fullObjects} objects, every grid point prompted`);
+      row('  of which the prompt grid (worker)', ours.fullProposals, `${ours.fullPrompts} prompts in decoder batches`);
+      row('  decoder batches, per prompt', ours.fullPerPrompt, `${(1000 / median(ours.fullPerPrompt)).toFixed(1)} prompts/s`);
+      if (ours.recall.length) {
+        const listed = (values) => values.map((r) => r.toFixed(3)).join(', ');
+        console.log(
+          `recall of skip covered against the full grid (${ours.objects} against ${ours.fullObjects} objects): ${listed(ours.recall)} at mask IoU >= 0.9, ${listed(ours.looseRecall)} at >= 0.5`,
+        );
+      }
       row('embedded reasoning (worker)', ours.reason, '"the largest object"');
       row('whole ask (open image to answer)', ours.ask, 'decode + encode + find + twin + reason + mask');
     }
