@@ -12,6 +12,8 @@ test:
 setup:
 	scripts/setup.sh
 
-# clippy for wasm32 too (make test lints on the host only).
+# clippy for wasm32 too (make test lints on the host only), also with the
+# relaxed-SIMD worker's feature (scripts/build-relaxed.sh).
 lint-wasm:
 	cargo clippy --locked --target wasm32-unknown-unknown -p twinseg-app -p twinseg-worker -- -D warnings
+	cargo clippy --locked --target wasm32-unknown-unknown -p twinseg-worker --features relaxed-simd -- -D warnings
