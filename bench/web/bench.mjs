@@ -112,9 +112,9 @@ async function setSkipCovered(page, skip) {
 async function findAgain(page) {
   await page.evaluate(() => {
     window.__searched = new Promise((done) => {
-      const observer = new MutationObserver((records) => {
-        const panel = document.querySelector('.find-panel');
-        if (records.length > 0 && panel?.dataset.run === 'done') {
+      // Called only once some data-run changed, so "done" here is the new run's.
+      const observer = new MutationObserver(() => {
+        if (document.querySelector('.find-panel')?.dataset.run === 'done') {
           observer.disconnect();
           done(performance.now());
         }
