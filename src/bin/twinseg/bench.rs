@@ -211,6 +211,7 @@ fn run_stages(args: &BenchArgs, model: &SamModel, image: &RgbImage) -> Result<St
             proposals::run(model, &embedding, &skipping, |_| Control::Continue)
                 .map_err(|e| e.to_string())
         })?;
+        let recalls = recall(&set, &fewer_set, &[0.9, 0.5]);
         print_row(
             &format!(
                 "everything mode {0}x{0}, skip covered, {1}",
@@ -222,8 +223,8 @@ fn run_stages(args: &BenchArgs, model: &SamModel, image: &RgbImage) -> Result<St
                 "{} prompts, {} proposals, recall of the full grid's {:.3} at mask IoU >= 0.9, {:.3} at >= 0.5",
                 fewer_set.prompted,
                 fewer_set.proposals.len(),
-                recall(&set, &fewer_set, 0.9),
-                recall(&set, &fewer_set, 0.5)
+                recalls[0],
+                recalls[1]
             ),
         );
     }
@@ -273,26 +274,33 @@ fn thread_count(n: usize) -> String {
     }
 }
 
-/// Share of the reference run's proposals that the other run also found
-/// (some proposal with mask IoU of at least `min_iou`); 1 when there are none.
-/// At 0.9 a proposal counts only if found with nearly the same outline; at
-/// 0.5, also if found with a looser or tighter one, as a different prompt
-/// into the same object gives.
-fn recall(reference: &ProposalSet, other: &ProposalSet, min_iou: f64) -> f64 {
+/// Share of the reference run's proposals that the other run also found,
+/// for each of `min_ious` (some proposal with at least that mask IoU); 1 when
+/// there are none. At 0.9 a proposal counts only if found with nearly the
+/// same outline; at 0.5, also if found with a looser or tighter one, as a
+/// different prompt into the same object gives. Each pair is compared once.
+fn recall(reference: &ProposalSet, other: &ProposalSet, min_ious: &[f64]) -> Vec<f64> {
     if reference.proposals.is_empty() {
-        return 1.0;
+        return vec![1.0; min_ious.len()];
     }
-    let found = reference
+    let best: Vec<f64> = reference
         .proposals
         .iter()
-        .filter(|p| {
+        .map(|p| {
             other
                 .proposals
                 .iter()
-                .any(|q| q.mask.iou(&p.mask) >= min_iou)
+                .map(|q| q.mask.iou(&p.mask))
+                .fold(0.0, f64::max)
         })
-        .count();
-    found as f64 / reference.proposals.len() as f64
+        .collect();
+    min_ious
+        .iter()
+        .map(|&min_iou| {
+            let found = best.iter().filter(|&&iou| iou >= min_iou).count();
+            found as f64 / best.len() as f64
+        })
+        .collect()
 }
 
 fn whole(image: &RgbImage) -> twinseg::mask::PixelBox {
